@@ -1,0 +1,107 @@
+"""xlsx export and import helpers shared by every module.
+
+Export: ``xlsx_response(filename, headers, rows)`` streams a workbook. Import: ``read_rows(file,
+columns)`` yields ``(line_number, dict)`` for each non-empty data row, mapping header titles to
+keys, and raises ``ValidationFailed`` naming the line for a malformed file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from decimal import Decimal
+from urllib.parse import quote
+
+from django.http import HttpResponse
+
+from fmis.platform.errors import ValidationFailed
+
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _cell(value):
+    if isinstance(value, Decimal):
+        return value  # openpyxl writes Decimal as a number
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None)
+    if value is None:
+        return ""
+    if isinstance(value, (int, dt.date, str)):
+        return value
+    return str(value)
+
+
+def build_workbook(headers: Sequence[str], rows: Iterable[Sequence], *, sheet: str = "Sheet1") -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title=sheet[:31])
+    from openpyxl.cell import WriteOnlyCell
+
+    header_cells = []
+    for h in headers:
+        c = WriteOnlyCell(ws, value=h)
+        c.font = Font(bold=True)
+        header_cells.append(c)
+    ws.append(header_cells)
+    for row in rows:
+        ws.append([_cell(v) for v in row])
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def xlsx_response(filename: str, headers: Sequence[str], rows: Iterable[Sequence], *, sheet: str = "Sheet1"):
+    data = build_workbook(headers, rows, sheet=sheet)
+    resp = HttpResponse(data, content_type=XLSX_MIME)
+    resp["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return resp
+
+
+def read_rows(file, columns: dict[str, str], *, required: Sequence[str] = ()) -> Iterator[tuple[int, dict]]:
+    """Read the first sheet. `columns` maps a header title (Chinese or English) to a key.
+
+    Yields (Excel line number, {key: value}); values are stripped strings ('' for empty cells),
+    dates as ISO strings. Raises ValidationFailed for a file that is not xlsx or lacks a column.
+    """
+    from openpyxl import load_workbook
+
+    try:
+        if hasattr(file, "seek"):
+            file.seek(0)
+        wb = load_workbook(file, read_only=True, data_only=True)
+    except Exception:
+        raise ValidationFailed("import.not_xlsx", "文件不是有效的 xlsx 工作簿", field="file") from None
+    ws = wb.worksheets[0]
+    it = ws.iter_rows(values_only=True)
+    try:
+        header = next(it)
+    except StopIteration:
+        raise ValidationFailed("import.empty", "文件为空：第 1 行应为表头", line=1) from None
+    index: dict[str, int] = {}
+    for i, title in enumerate(header or ()):
+        key = columns.get(str(title).strip()) if title is not None else None
+        if key:
+            index[key] = i
+    missing = [t for t, k in columns.items() if k in required and k not in index]
+    missing_keys = {columns[t] for t in missing} - set(index)
+    if missing_keys:
+        names = "、".join(t for t, k in columns.items() if k in missing_keys)
+        raise ValidationFailed("import.missing_columns", f"第 1 行缺少列：{names}", line=1)
+    for line, row in enumerate(it, start=2):
+        if row is None or all(v is None or str(v).strip() == "" for v in row):
+            continue
+        out = {}
+        for key, i in index.items():
+            v = row[i] if i < len(row) else None
+            if v is None:
+                out[key] = ""
+            elif isinstance(v, (dt.datetime, dt.date)):
+                out[key] = (v.date() if isinstance(v, dt.datetime) else v).isoformat()
+            elif isinstance(v, float) and v.is_integer():
+                out[key] = str(int(v))
+            else:
+                out[key] = str(v).strip()
+        yield line, out
