@@ -10,6 +10,7 @@ FMIS_ALLOWED_HOSTS comma-separated host names
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -75,10 +76,16 @@ TEMPLATES = [
 ]
 
 
+TESTING = "pytest" in sys.modules or os.environ.get("FMIS_TESTING") == "1"
+
+
 def _database() -> dict:
     url = os.environ.get("DATABASE_URL")
     base = {"ENGINE": "django.db.backends.postgresql", "CONN_MAX_AGE": 0,
             "TEST": {"NAME": "test_fmis" + os.environ.get("FMIS_TEST_DB_SUFFIX", "")}}
+    if TESTING:
+        # lets the test runner empty the append-only audit table between transactional tests
+        base["OPTIONS"] = {"options": "-c fmis.allow_truncate=on"}
     if url:
         p = urlparse(url)
         return {**base, "NAME": p.path.lstrip("/"), "USER": unquote(p.username or ""),
@@ -119,6 +126,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = FMIS_HOME / "staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+WHITENOISE_USE_FINDERS = True  # serve app static files without a collectstatic step
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

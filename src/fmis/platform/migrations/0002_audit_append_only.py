@@ -3,6 +3,10 @@ from django.db import migrations
 SQL = """
 CREATE OR REPLACE FUNCTION platform_audit_append_only() RETURNS trigger AS $$
 BEGIN
+  -- the test suite empties tables between transactional tests; it opts in per connection
+  IF TG_OP = 'TRUNCATE' AND current_setting('fmis.allow_truncate', true) = 'on' THEN
+    RETURN NULL;
+  END IF;
   RAISE EXCEPTION 'audit records are append-only (% refused)', TG_OP USING ERRCODE = 'insufficient_privilege';
 END;
 $$ LANGUAGE plpgsql;
