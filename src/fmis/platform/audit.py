@@ -1,18 +1,29 @@
 """The audit log: who, when, what, before/after, hash-chained.
 
-``record()`` must be called inside the business transaction. A transaction-scoped advisory lock
-orders the chain: the previous hash is read and the new row written while holding it, and the
-lock is released at commit, so the chain follows commit order.
+``record()`` must be called inside the business transaction, so that the record commits or rolls
+back with the write it describes. A transaction-scoped advisory lock orders the chain: the id is
+drawn, the previous hash read and the new row written while holding it, and the lock is released
+at commit, so the chain follows commit order and a rolled-back record never becomes anyone's
+predecessor. Ids may have gaps (a rolled-back transaction consumed one); the chain does not.
+
+Each row's hash is SHA-256 over the canonical JSON of its own fields and the previous row's hash.
+``verify()`` walks the chain in id order and reports the first row that does not fit: its content
+was modified, a record before it was deleted, or it was inserted. A trigger (migration 0002/0003)
+refuses UPDATE, DELETE and TRUNCATE. Deleting the newest records cannot be seen from the chain
+alone: ``head()`` gives the latest (id, hash) for keeping elsewhere, and ``verify(anchors=...)``
+checks such kept pairs.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, models, transaction
-from django.forms.models import model_to_dict
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 
 from fmis.platform.jsonutil import canonical, jsonable
@@ -20,17 +31,34 @@ from fmis.platform.models import AuditRecord
 
 GENESIS = "0" * 64
 _LOCK_KEY = 7_301_001  # advisory lock id for the audit chain
+_SECRET_FIELDS = ("password", "secret", "token_hash", "key_hash")
 
 
-def snapshot(obj: models.Model | None, *, exclude: tuple[str, ...] = ("password",)) -> dict | None:
-    """A JSON-safe dict of a model instance's concrete fields, for before/after."""
+def _field_value(value: Any) -> Any:
+    if isinstance(value, FieldFile):
+        return value.name or None
+    if isinstance(value, dt.timedelta):
+        return str(value.total_seconds())
+    if isinstance(value, (bytes, memoryview)):
+        return bytes(value).hex()
+    if isinstance(value, float):
+        return repr(value)  # a float column is never money; kept as text so hashing stays exact
+    return jsonable(value)
+
+
+def snapshot(obj: models.Model | None, *, exclude: tuple[str, ...] = _SECRET_FIELDS) -> dict | None:
+    """A JSON-safe dict of a model instance's concrete fields, for before/after.
+
+    Foreign keys appear under the field name with the related id; secrets are left out.
+    """
     if obj is None:
         return None
-    data = model_to_dict(obj, fields=[f.name for f in obj._meta.concrete_fields if f.name not in exclude])
+    data: dict[str, Any] = {}
     for f in obj._meta.concrete_fields:
-        if f.is_relation and f.name in data:
-            data[f.name] = getattr(obj, f.attname)
-    return jsonable(data)
+        if f.name in exclude:
+            continue
+        data[f.name] = _field_value(getattr(obj, f.attname))
+    return data
 
 
 def _digest(fields: dict[str, Any]) -> str:
@@ -39,63 +67,116 @@ def _digest(fields: dict[str, Any]) -> str:
 
 def _hash_fields(r: AuditRecord) -> dict[str, Any]:
     return {
-        "id": r.pk, "at": r.at.astimezone(timezone.utc).isoformat(), "actor_id": r.actor_id,
+        "id": r.pk, "at": r.at.astimezone(dt.UTC).isoformat(), "actor_id": r.actor_id,
         "actor_name": r.actor_name, "action": r.action, "object_type": r.object_type,
         "object_id": r.object_id, "object_repr": r.object_repr, "before": r.before, "after": r.after,
         "prev_hash": r.prev_hash,
     }
 
 
+def compute_hash(r: AuditRecord) -> str:
+    """The hash a record must carry, given its fields and ``prev_hash``."""
+    return _digest(_hash_fields(r))
+
+
 def record(actor, action: str, obj: models.Model | None = None, *, before: dict | None = None,
-           after: dict | None = None, object_type: str = "", object_id: str = "",
+           after: dict | None = None, object_type: str = "", object_id: str | int = "",
            object_repr: str = "") -> AuditRecord:
-    """Append one audit record in the current transaction."""
+    """Append one audit record in the current transaction.
+
+    `actor` is the user (None for the system); `action` a dotted code such as "orgs.agency.update";
+    `obj` the object written (its snapshot is the `after` unless given). Call it after the write,
+    inside the same ``transaction.atomic()``.
+    """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record must be called inside a transaction")
+    if not action or len(action) > 100:
+        raise ValueError(f"audit action must be 1–100 characters: {action!r}")
     if obj is not None:
         object_type = object_type or obj._meta.label_lower
-        object_id = object_id or str(obj.pk)
-        object_repr = object_repr or str(obj)[:300]
+        object_id = object_id or ("" if obj.pk is None else str(obj.pk))
+        object_repr = object_repr or str(obj)
         if after is None:
             after = snapshot(obj)
+    object_id = str(object_id)
+    if len(object_type) > 100 or len(object_id) > 64:
+        raise ValueError(f"audit object type/id too long: {object_type!r} {object_id!r}")
     actor_id = getattr(actor, "pk", None)
     actor_name = getattr(actor, "username", "") or ("system" if actor is None else str(actor))
+    before, after = jsonable(before), jsonable(after)
     with connection.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
         cur.execute("SELECT nextval(pg_get_serial_sequence('platform_auditrecord', 'id'))")
         new_id = cur.fetchone()[0]
     last = AuditRecord.objects.order_by("-id").values_list("hash", flat=True).first()
     rec = AuditRecord(id=new_id, at=timezone.now(), actor_id=actor_id, actor_name=actor_name[:150],
-                      action=action, object_type=object_type, object_id=str(object_id),
-                      object_repr=object_repr[:300], before=jsonable(before), after=jsonable(after),
-                      prev_hash=last or GENESIS)
-    rec.hash = _digest(_hash_fields(rec))
+                      action=action, object_type=object_type, object_id=object_id,
+                      object_repr=object_repr[:300], before=before, after=after, prev_hash=last or GENESIS)
+    rec.hash = compute_hash(rec)
     rec.save(force_insert=True)
     return rec
 
 
-@dataclass
+def diff(rec: AuditRecord) -> list[dict[str, Any]]:
+    """Field by field: [{"field", "before", "after", "changed"}], sorted by field name."""
+    b = rec.before if isinstance(rec.before, dict) else {}
+    a = rec.after if isinstance(rec.after, dict) else {}
+    keys = sorted(set(b) | set(a))
+    return [{"field": k, "before": b.get(k), "after": a.get(k),
+             "changed": (k in a) != (k in b) or b.get(k) != a.get(k)} for k in keys]
+
+
+@dataclass(frozen=True)
 class VerifyResult:
     ok: bool
     checked: int
     broken_id: int | None = None
+    kind: str = ""  # "modified", "deleted", "inserted", "anchor"
     reason: str = ""
 
+    def __str__(self) -> str:
+        if self.ok:
+            return f"OK: {self.checked} audit records verified"
+        return (f"BROKEN at audit record id={self.broken_id} ({self.kind}): {self.reason}; "
+                f"{self.checked} records before it verified")
 
-def verify(*, batch: int = 5000) -> VerifyResult:
-    """Walk the chain in id order; report the first row whose hash or link does not match."""
-    prev = GENESIS
+
+def head() -> tuple[int, str] | None:
+    """The newest record's (id, hash), to keep outside the database as an anchor."""
+    row = AuditRecord.objects.order_by("-id").values_list("id", "hash").first()
+    return (row[0], row[1]) if row else None
+
+
+def verify(*, batch: int = 2000, anchors: Mapping[int, str] | None = None) -> VerifyResult:
+    """Walk the chain in id order; report the first record whose hash or link does not match.
+
+    A record whose own hash is wrong was modified. A record whose link skips back over the record
+    before it shows that record was inserted; any other broken link shows records were deleted
+    before it. `anchors` ({id: hash} kept elsewhere) must all be found, unchanged.
+    """
+    pending = dict(anchors or {})
+    prev, prev_prev, prev_id = GENESIS, None, None
     checked = 0
     last_id = 0
     while True:
         rows = list(AuditRecord.objects.filter(id__gt=last_id).order_by("id")[:batch])
         if not rows:
-            return VerifyResult(True, checked)
+            break
         for r in rows:
             if r.prev_hash != prev:
-                return VerifyResult(False, checked, r.pk, "上一条哈希不匹配（记录被删除或插入）")
-            if _digest(_hash_fields(r)) != r.hash:
-                return VerifyResult(False, checked, r.pk, "本条哈希不匹配（记录内容被修改）")
-            prev = r.hash
+                if prev_id is not None and r.prev_hash == prev_prev:
+                    return VerifyResult(False, checked - 1, prev_id, "inserted",
+                                        f"记录 {prev_id} 是插入的（其后的记录 {r.pk} 链接到它之前的记录）")
+                return VerifyResult(False, checked, r.pk, "deleted",
+                                    "上一条哈希不匹配：此记录之前的记录被删除或替换")
+            if compute_hash(r) != r.hash:
+                return VerifyResult(False, checked, r.pk, "modified", "本条哈希不匹配：记录内容被修改")
+            if r.pk in pending and pending.pop(r.pk) != r.hash:
+                return VerifyResult(False, checked, r.pk, "anchor", "记录与保存在别处的锚定哈希不一致")
+            prev_prev, prev, prev_id = prev, r.hash, r.pk
             checked += 1
             last_id = r.pk
+    if pending:
+        missing = min(pending)
+        return VerifyResult(False, checked, missing, "anchor", f"锚定的记录 {missing} 已不存在（记录被删除）")
+    return VerifyResult(True, checked)

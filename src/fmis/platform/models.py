@@ -20,7 +20,10 @@ class AuditRecord(models.Model):
 
     class Meta:
         verbose_name = "审计日志"
-        indexes = [models.Index(fields=["object_type", "object_id"]), models.Index(fields=["actor_id", "at"])]
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"]), models.Index(fields=["actor_id", "at"]),
+                   models.Index(fields=["at"], name="platform_audit_at_idx"),
+                   models.Index(fields=["action", "at"], name="platform_audit_action_at_idx")]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.object_repr}"
@@ -53,8 +56,10 @@ class OutboxMessage(models.Model):
     last_error = models.TextField("最后错误", blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     sent_at = models.DateTimeField("发送时间", null=True, blank=True)
+    next_attempt_at = models.DateTimeField("下次尝试时间", null=True, blank=True)
 
     class Meta:
         verbose_name = "发件箱消息"
+        ordering = ["id"]
         constraints = [models.UniqueConstraint(fields=["topic", "key"], name="outbox_topic_key_uniq")]
         indexes = [models.Index(fields=["status", "topic", "id"])]

@@ -1,67 +1,135 @@
-"""The outbox: messages that leave the process, written in the business transaction and
-delivered later, at least once, idempotently (``(topic, key)`` is unique)."""
+"""The outbox: messages that leave the process (bank messages, ledger submissions).
+
+A service writes the message with ``enqueue()`` in its business transaction, so the message exists
+if and only if the business write committed. ``deliver()`` (``fmis outbox deliver``) sends pending
+messages through the sender registered for their topic. Delivery is at least once: a message is
+marked sent in the same transaction that locked it, so a crash after the send and before the commit
+sends it again, and receivers de-duplicate on ``(topic, key)``. Several deliverers may run at once:
+each message is locked with ``FOR UPDATE SKIP LOCKED`` while it is being sent, so no two send it
+at the same time. A failing send is retried with exponential backoff and marked failed after
+``max_attempts``.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
+from fmis.platform.errors import Conflict
 from fmis.platform.jsonutil import jsonable
 from fmis.platform.models import OutboxMessage
 
-_senders: dict[str, Callable[[OutboxMessage], None]] = {}
+log = logging.getLogger(__name__)
+
+Sender = Callable[[OutboxMessage], None]
+_senders: dict[str, Sender] = {}
+
+BACKOFF_BASE = dt.timedelta(seconds=30)
+BACKOFF_MAX = dt.timedelta(hours=1)
 
 
 def register_sender(topic: str):
-    def deco(fn: Callable[[OutboxMessage], None]):
+    """Decorator: ``fn(message)`` sends one message of `topic`; raising means "not sent"."""
+
+    def deco(fn: Sender) -> Sender:
         _senders[topic] = fn
         return fn
 
     return deco
 
 
+def unregister_sender(topic: str) -> None:
+    _senders.pop(topic, None)
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Wait before the next try after `attempts` failures: 30 s, 1 min, 2 min, … at most 1 h."""
+    return min(BACKOFF_BASE * (2 ** min(max(attempts - 1, 0), 20)), BACKOFF_MAX)
+
+
 def enqueue(*, topic: str, key: str, payload: dict[str, Any]) -> OutboxMessage:
-    """Write a message in the current transaction. The same (topic, key) is written once."""
+    """Write a message in the current transaction. The same (topic, key) is written once.
+
+    Enqueueing the same (topic, key) again with the same payload returns the existing message; with
+    a different payload it is refused (``outbox.key_reused``): a key names one message forever.
+    """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("outbox.enqueue must be called inside a transaction")
-    msg, _ = OutboxMessage.objects.get_or_create(topic=topic, key=key, defaults={"payload": jsonable(payload)})
+    if not topic or not key:
+        raise ValueError("outbox messages need a topic and a key")
+    data = jsonable(payload)
+    msg, created = OutboxMessage.objects.get_or_create(topic=topic, key=key, defaults={"payload": data})
+    if not created and msg.payload != data:
+        raise Conflict("outbox.key_reused", f"消息 {topic}/{key} 已存在且内容不同", topic=topic, key=key)
     return msg
 
 
-def deliver(*, topic: str | None = None, limit: int = 100, max_attempts: int = 10) -> tuple[int, int]:
-    """Send pending messages; returns (sent, failed). Safe to run in several processes."""
+def deliver(*, topic: str | None = None, limit: int = 100, max_attempts: int = 10,
+            now: dt.datetime | None = None) -> tuple[int, int]:
+    """Send up to `limit` due messages; returns (sent, failed attempts). Safe to run in parallel.
+
+    Only topics with a registered sender are delivered (a process that cannot send a topic leaves
+    its messages for one that can). Each message is tried at most once per call.
+    """
     sent = failed = 0
     tried: set[int] = set()
+    topics = [topic] if topic else list(_senders)
+    topics = [t for t in topics if t in _senders]
+    if not topics:
+        return 0, 0
     for _ in range(limit):
+        at = now or timezone.now()
         with transaction.atomic():
-            qs = OutboxMessage.objects.select_for_update(skip_locked=True).filter(
-                status=OutboxMessage.Status.PENDING, attempts__lt=max_attempts)
-            if topic:
-                qs = qs.filter(topic=topic)
+            qs = (OutboxMessage.objects.select_for_update(skip_locked=True)
+                  .filter(status=OutboxMessage.Status.PENDING, topic__in=topics)
+                  .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=at)))
             if tried:
                 qs = qs.exclude(id__in=tried)
             msg = qs.order_by("id").first()
             if msg is None:
                 break
             tried.add(msg.pk)
-            sender = _senders.get(msg.topic)
             msg.attempts += 1
             try:
-                if sender is None:
-                    raise LookupError(f"no sender registered for topic {msg.topic}")
-                with transaction.atomic():
-                    sender(msg)
-                msg.status = OutboxMessage.Status.SENT
-                msg.sent_at = timezone.now()
-                msg.last_error = ""
-                sent += 1
-            except Exception as exc:  # delivery failures are recorded, not raised
+                with transaction.atomic():  # a sender's own writes roll back if it fails
+                    _senders[msg.topic](msg)
+            except Exception as exc:  # noqa: BLE001 - any failure to send is recorded and retried, not raised
+                log.warning("outbox message %s (%s/%s) attempt %s failed: %s", msg.pk, msg.topic, msg.key,
+                            msg.attempts, exc)
                 msg.last_error = f"{type(exc).__name__}: {exc}"[:2000]
                 if msg.attempts >= max_attempts:
                     msg.status = OutboxMessage.Status.FAILED
+                    msg.next_attempt_at = None
+                else:
+                    msg.next_attempt_at = at + backoff(msg.attempts)
                 failed += 1
-            msg.save(update_fields=["status", "attempts", "last_error", "sent_at"])
+            else:
+                msg.status = OutboxMessage.Status.SENT
+                msg.sent_at = timezone.now()
+                msg.last_error = ""
+                msg.next_attempt_at = None
+                sent += 1
+            msg.save(update_fields=["status", "attempts", "last_error", "sent_at", "next_attempt_at"])
     return sent, failed
+
+
+def retry(*, message_id: int, user) -> bool:
+    """Put a failed message back in the queue (an operator's decision after fixing the cause)."""
+    from fmis.platform import audit
+
+    with transaction.atomic():
+        msg = OutboxMessage.objects.select_for_update().filter(pk=message_id,
+                                                               status=OutboxMessage.Status.FAILED).first()
+        if msg is None:
+            return False
+        before = audit.snapshot(msg)
+        msg.status, msg.attempts, msg.next_attempt_at = OutboxMessage.Status.PENDING, 0, None
+        msg.save(update_fields=["status", "attempts", "next_attempt_at"])
+        audit.record(user, "platform.outbox.retry", msg, before=before)
+        return True

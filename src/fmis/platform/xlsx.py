@@ -72,7 +72,7 @@ def read_rows(file, columns: dict[str, str], *, required: Sequence[str] = ()) ->
         if hasattr(file, "seek"):
             file.seek(0)
         wb = load_workbook(file, read_only=True, data_only=True)
-    except Exception:
+    except Exception:  # noqa: BLE001 - whatever openpyxl cannot open is not a usable workbook
         raise ValidationFailed("import.not_xlsx", "文件不是有效的 xlsx 工作簿", field="file") from None
     ws = wb.worksheets[0]
     it = ws.iter_rows(values_only=True)

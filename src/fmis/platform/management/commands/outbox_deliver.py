@@ -4,7 +4,7 @@ from fmis.platform import outbox
 
 
 class Command(BaseCommand):
-    help = "Deliver pending outbox messages."
+    help = "Deliver pending outbox messages whose topic has a sender in this process."
 
     def add_arguments(self, parser):
         parser.add_argument("--topic", default=None)
