@@ -79,7 +79,7 @@ def iter_operations(api):
     for bound in api._get_bound_routers():
         for path, path_view in bound.path_operations.items():
             for op in path_view.operations:
-                yield bound.prefix + path, op.methods, op
+                yield "/".join(p.strip("/") for p in (bound.prefix, path) if p.strip("/")), op.methods, op
 
 
 def gate_operations(api) -> int:
