@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "fmis.dictionary",
     "fmis.orgs",
     "fmis.iam",
+    "fmis.indicators",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,132 @@
+"""Budget indicators (指标) and their append-only movements (the indicator ledger, 指标账).
+
+Invariant (DESIGN.md §4.3): ``total − frozen − reserved − consumed ≥ 0`` and each figure ≥ 0,
+enforced by CHECK constraints; ``available`` is a stored generated column so services can change
+figures with one conditional UPDATE (``... WHERE available >= amount``). Every change writes a
+``Movement`` row carrying the deltas; an indicator's figures equal the sums of its movements.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import F, Q
+
+from fmis.iam.querysets import RestrictedQuerySet
+from fmis.platform.fields import MoneyField
+
+
+class Indicator(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "录入"
+        REVIEWING = "reviewing", "审核中"
+        UNDISTRIBUTED = "undistributed", "待分"
+        DISTRIBUTED = "distributed", "已下达待确认"
+        EXECUTABLE = "executable", "可执行"
+        CLOSED = "closed", "已结束"
+
+    class PayMode(models.TextChoices):
+        DIRECT = "direct", "直接支付"
+        AUTHORIZED = "authorized", "授权支付"
+
+    fiscal_year = models.PositiveSmallIntegerField("预算年度")
+    region = models.ForeignKey("orgs.Region", verbose_name="财政区划", on_delete=models.PROTECT,
+                               related_name="indicators")
+    agency = models.ForeignKey("orgs.Agency", verbose_name="预算单位", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="indicators")
+    code = models.CharField("指标编号", max_length=40)
+    doc_no = models.CharField("指标文号", max_length=100, blank=True)
+    title = models.CharField("指标说明", max_length=200)
+    project_code = models.CharField("项目代码", max_length=30, blank=True)
+    func_code = models.CharField("支出功能分类", max_length=13)
+    gov_eco_code = models.CharField("政府支出经济分类", max_length=11)
+    dept_eco_code = models.CharField("部门支出经济分类", max_length=20)
+    fund_type = models.CharField("资金性质", max_length=10)
+    indicator_type = models.CharField("指标类型", max_length=10)
+    pay_mode = models.CharField("支付方式", max_length=12, choices=PayMode.choices)
+    source = models.ForeignKey("self", verbose_name="来源指标", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="derived")
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.DRAFT)
+
+    total = MoneyField("指标金额", default=0)
+    frozen = MoneyField("冻结金额", default=0)
+    reserved = MoneyField("已申请未支付", default=0)
+    consumed = MoneyField("已支付", default=0)
+    available = models.GeneratedField(
+        expression=F("total") - F("frozen") - F("reserved") - F("consumed"),
+        output_field=MoneyField(), db_persist=True, verbose_name="可用金额")
+
+    created_by = models.ForeignKey("iam.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("修改时间", auto_now=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_fields = {"region": "region__code", "agency": "agency__code", "fund_type": "fund_type",
+                    "func_code": "func_code", "gov_eco_code": "gov_eco_code", "dept_eco_code": "dept_eco_code",
+                    "indicator_type": "indicator_type"}
+
+    class Meta:
+        verbose_name = "预算指标"
+        constraints = (
+            models.UniqueConstraint(fields=("region", "fiscal_year", "code"), name="ind_code_uniq"),
+            models.CheckConstraint(condition=Q(total__gte=0), name="ind_total_nonneg"),
+            models.CheckConstraint(condition=Q(frozen__gte=0), name="ind_frozen_nonneg"),
+            models.CheckConstraint(condition=Q(reserved__gte=0), name="ind_reserved_nonneg"),
+            models.CheckConstraint(condition=Q(consumed__gte=0), name="ind_consumed_nonneg"),
+            models.CheckConstraint(
+                condition=Q(total__gte=F("frozen") + F("reserved") + F("consumed")), name="ind_available_nonneg"),
+        )
+        indexes = (
+            models.Index(fields=("fiscal_year", "region", "agency")),
+            models.Index(fields=("fiscal_year", "status")),
+        )
+
+    def __str__(self):
+        return f"{self.code} {self.title}"
+
+
+class Movement(models.Model):
+    """One change to an indicator's figures. Append-only (a trigger refuses UPDATE and DELETE)."""
+
+    class Kind(models.TextChoices):
+        ISSUE = "issue", "下达"
+        DISTRIBUTE_OUT = "distribute_out", "分配调出"
+        DISTRIBUTE_IN = "distribute_in", "分配调入"
+        ADJUST_UP = "adjust_up", "调增"
+        ADJUST_DOWN = "adjust_down", "调减"
+        TRANSFER_OUT = "transfer_out", "调剂调出"
+        TRANSFER_IN = "transfer_in", "调剂调入"
+        ADVANCE = "advance", "预拨"
+        FREEZE = "freeze", "冻结"
+        UNFREEZE = "unfreeze", "解冻"
+        RESERVE = "reserve", "申请占用"
+        RELEASE = "release", "释放占用"
+        CONSUME = "consume", "支付"
+        REFUND = "refund", "退款"
+        CORRECT_OUT = "correct_out", "更正调出"
+        CORRECT_IN = "correct_in", "更正调入"
+        CARRY_OVER_OUT = "carry_over_out", "结转调出"
+        CARRY_OVER_IN = "carry_over_in", "结转调入"
+        RECOVER = "recover", "收回"
+
+    indicator = models.ForeignKey(Indicator, verbose_name="指标", on_delete=models.PROTECT, related_name="movements")
+    kind = models.CharField("类型", max_length=20, choices=Kind.choices)
+    d_total = MoneyField("指标金额变动", default=0)
+    d_frozen = MoneyField("冻结变动", default=0)
+    d_reserved = MoneyField("占用变动", default=0)
+    d_consumed = MoneyField("支付变动", default=0)
+    counterpart = models.ForeignKey(Indicator, verbose_name="对方指标", null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="+")
+    source_type = models.CharField("来源单据类型", max_length=50, blank=True)
+    source_id = models.BigIntegerField("来源单据ID", null=True, blank=True)
+    source_no = models.CharField("来源单据号", max_length=60, blank=True)
+    note = models.CharField("说明", max_length=300, blank=True)
+    created_by = models.ForeignKey("iam.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("时间", auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_fields = {"region": "indicator__region__code", "agency": "indicator__agency__code",
+                    "fund_type": "indicator__fund_type", "func_code": "indicator__func_code"}
+
+    class Meta:
+        verbose_name = "指标变动"
+        indexes = (models.Index(fields=("indicator", "id")), models.Index(fields=("source_type", "source_id")))
