@@ -133,8 +133,15 @@ def validate_code_chars(code: str, *, field: str = "code", max_length: int = MAX
 
 
 def region_prefix(code: str) -> str:
-    """The prefix shared by a region and all regions below it: 370000 → 37, 370100 → 3701."""
+    """The prefix shared by a region and all regions below it: 370000 → 37, 370100 → 3701.
+
+    Nine-digit codes are a six-digit region plus three digits of township: 370102000 is the county
+    370102 itself (prefix 370102), 370102001 a township (its own code)."""
     prefix = code
+    if len(prefix) == 9:
+        if not prefix.endswith("000"):
+            return prefix
+        prefix = prefix[:6]
     while len(prefix) > 2 and prefix.endswith("00"):
         prefix = prefix[:-2]
     return prefix

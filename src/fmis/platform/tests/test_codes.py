@@ -113,3 +113,13 @@ def test_a_code_is_valid_exactly_when_its_length_is_a_level_boundary(scheme, cod
         assert scheme.level(code) == scheme.cumulative.index(len(code)) + 1
     else:
         assert code_of(lambda: scheme.level(code)) == "codes.bad_length"
+
+
+def test_region_prefix_of_nine_digit_codes():
+    from fmis.platform.codes import region_prefix
+
+    assert region_prefix("990000000") == "99"
+    assert region_prefix("990100000") == "9901"
+    assert region_prefix("990102000") == "990102"
+    assert region_prefix("990102001") == "990102001"
+    assert region_prefix("370100") == "3701"
