@@ -65,34 +65,45 @@ REGION_TREE = RuleDefinition("region", "own_region_tree")
 AGENCY_TREE = RuleDefinition("agency", "own_agency_tree")
 OWN_BANK = RuleDefinition("bank", "own_bank")
 
+# what every finance division may read: the business modules, not user administration
+BUSINESS_VIEWS = ("workflow.inbox", "attachments.view", "orgs.*.view", "dictionary.*.view", "basicinfo.*view",
+                  "projects.*view", "budgeting.*view", "indicators.*view", "treasury.*view", "accounting.*view",
+                  "reports.*view", "bankaccounts.*view", "transfers.*view")
+BUSINESS_EXPORTS = ("orgs.export", "dictionary.value.export", "indicators.export", "treasury.*export",
+                    "accounting.*export", "reports.*export")
+
 ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
     RoleDefinition(
         "sys_admin", "系统管理员",
-        ("system", "iam", "iam.*", "platform.*", "dictionary", "dictionary.*", "orgs", "orgs.*", "*.view",
-         *SELF_SERVICE),
+        ("system", "iam", "iam.*", "platform.*", "workflow.*", "attachments.*", "dictionary", "dictionary.*",
+         "orgs", "orgs.*", *BUSINESS_VIEWS, *SELF_SERVICE),
         (REGION_TREE,), "用户、角色、组织机构与数据字典的维护，限本区划及下级"),
     RoleDefinition(
         "budget_division", "预算处",
-        ("*.view", "*.export", "dictionary.*", "orgs.*", "basicinfo.*", "projects.*", "budgeting.*", "indicators.*",
-         *SELF_SERVICE),
+        (*BUSINESS_VIEWS, *BUSINESS_EXPORTS, "attachments.upload", "basicinfo.*", "projects.*", "budgeting.*",
+         "indicators.*", *SELF_SERVICE),
         (REGION_TREE,), "预算编制、批复与指标管理"),
     RoleDefinition(
         "treasury_division", "国库处",
-        ("*.view", "*.export", "orgs.bank.*", "treasury.*", "bankaccounts.*", "transfers.*", *SELF_SERVICE),
+        (*BUSINESS_VIEWS, *BUSINESS_EXPORTS, "attachments.upload", "treasury.*", "bankaccounts.*",
+         "transfers.*", *SELF_SERVICE),
         (REGION_TREE,), "国库集中支付、清算与银行账户监管"),
     RoleDefinition(
         "accounting", "会计核算",
-        ("*.view", "*.export", "accounting.*", "reports.*", *SELF_SERVICE),
+        (*BUSINESS_VIEWS, *BUSINESS_EXPORTS, "accounting.*", "reports.*", *SELF_SERVICE),
         (REGION_TREE,), "总预算会计核算与报表"),
     RoleDefinition(
         "unit_accountant", "单位会计",
-        ("orgs.agency.view", "treasury.application.*", "treasury.plan.*", "projects.*", "budgeting.unit.*",
-         "indicators.*view", "accounting.voucher.*", "accounting.*.view", "reports.*", "receivables.*", "assets.*",
-         *SELF_SERVICE),
+        ("workflow.inbox", "attachments.view", "attachments.upload", "attachments.delete", "orgs.agency.view",
+         "indicators.view", "indicators.execution.view", "indicators.confirm", "indicators.export",
+         "treasury.application.*", "treasury.plan.*", "treasury.*.view", "treasury.*export",
+         "projects.*", "budgeting.unit.*", "basicinfo.*",
+         "accounting.voucher.*", "accounting.*view", "reports.*", "receivables.*", "assets.*", *SELF_SERVICE),
         (AGENCY_TREE,), "本单位及下级单位的申报、用款与会计核算"),
     RoleDefinition(
         "unit_cashier", "单位出纳",
-        ("orgs.agency.view", "cashier.*", "treasury.application.view", "bankaccounts.*view", *SELF_SERVICE),
+        ("workflow.inbox", "attachments.view", "orgs.agency.view", "cashier.*", "treasury.application.view",
+         "bankaccounts.*view", *SELF_SERVICE),
         (AGENCY_TREE,), "本单位及下级单位的出纳业务"),
     RoleDefinition(
         "bank_operator", "银行经办",
@@ -100,8 +111,8 @@ ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
         (OWN_BANK,), "本银行的代理业务"),
     RoleDefinition(
         "leader_auditor", "领导/审计",
-        ("*.view", "*.export", *SELF_SERVICE),
-        (REGION_TREE,), "只读：本区划及下级的全部数据"),
+        (*BUSINESS_VIEWS, *BUSINESS_EXPORTS, "platform.audit.view", *SELF_SERVICE),
+        (REGION_TREE,), "只读：本区划及下级的全部数据与审计日志"),
 )
 
 ROLES_BY_CODE = {r.code: r for r in ROLE_DEFINITIONS}
