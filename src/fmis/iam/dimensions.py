@@ -13,12 +13,16 @@ from dataclasses import dataclass
 from fmis.platform.codes import region_prefix
 
 
+def _same_code(code: str) -> str:
+    return code
+
+
 @dataclass(frozen=True)
 class Dimension:
     code: str
     name: str
     name_en: str
-    subtree_prefix: Callable[[str], str] = staticmethod(lambda c: c)  # type: ignore[assignment]
+    subtree_prefix: Callable[[str], str] = _same_code
     value_set: str = ""  # dictionary data element code that lists the values, if any
 
 

@@ -29,11 +29,16 @@ FUNCTIONS = [
     Fn("iam", "用户与权限", "Users and permissions", "menu", "system", order=910),
     Fn("iam.user.view", "用户查询", "View users", "menu", "iam", "iam:users", 911),
     Fn("iam.user.manage", "用户维护", "Manage users", "action", "iam.user.view"),
+    Fn("iam.role.assign", "分配角色", "Assign roles", "action", "iam.user.view"),
     Fn("iam.role.view", "角色查询", "View roles", "menu", "iam", "iam:roles", 912),
     Fn("iam.role.manage", "角色维护", "Manage roles", "action", "iam.role.view"),
+    Fn("iam.role.grant", "设置功能权限", "Grant functions", "action", "iam.role.view"),
+    Fn("iam.scope.manage", "设置数据权限", "Set data scopes", "action", "iam.role.view"),
     Fn("iam.delegation.manage", "授权管理", "Delegations", "menu", "iam", "iam:delegations", 913),
     Fn("iam.explain", "权限查看", "My permissions", "menu", "iam", "iam:explain", 914),
     Fn("iam.token.manage", "API令牌", "API tokens", "menu", "iam", "iam:tokens", 915),
+    Fn("iam.group.manage", "用户组与角色组", "User and role groups", "menu", "iam", "iam:groups", 916),
+    Fn("iam.password.change", "修改密码", "Change password", "menu", "iam", "iam:password", 917),
     Fn("platform.audit.view", "审计日志", "Audit log", "menu", "system", "platform:audit", 920),
 ]
 

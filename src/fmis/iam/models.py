@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import ClassVar
 
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.postgres.fields import ArrayField
@@ -31,6 +32,14 @@ class UserGroup(models.Model):
 
     class Meta:
         verbose_name = "用户组"
+        ordering = ("name",)
+        constraints = (
+            # a tree with one root; sibling names are unique
+            models.UniqueConstraint(fields=["parent"], condition=Q(parent__isnull=True), nulls_distinct=False,
+                                    name="iam_usergroup_one_root"),
+            models.UniqueConstraint(fields=["parent", "name"], nulls_distinct=False,
+                                    name="iam_usergroup_sibling_name_uniq"),
+        )
 
     def __str__(self):
         return self.name
@@ -44,6 +53,14 @@ class RoleGroup(models.Model):
 
     class Meta:
         verbose_name = "角色组"
+        ordering = ("name",)
+        constraints = (
+            # a tree with one root; sibling names are unique
+            models.UniqueConstraint(fields=["parent"], condition=Q(parent__isnull=True), nulls_distinct=False,
+                                    name="iam_rolegroup_one_root"),
+            models.UniqueConstraint(fields=["parent", "name"], nulls_distinct=False,
+                                    name="iam_rolegroup_sibling_name_uniq"),
+        )
 
     def __str__(self):
         return self.name
@@ -98,22 +115,24 @@ class User(AbstractBaseUser):
     failed_logins = models.PositiveIntegerField("连续登录失败次数", default=0)
     locked_until = models.DateTimeField("锁定至", null=True, blank=True)
     language = models.CharField("界面语言", max_length=10, default="zh-hans")
+    is_builtin = models.BooleanField("系统预设", default=False)
 
     objects = UserManager()
-    scope_fields = {"region": "region__code", "agency": "agency__code", "bank": "bank__code"}
+    scope_fields: ClassVar[dict[str, str]] = {"region": "region__code", "agency": "agency__code",
+                                              "bank": "bank__code"}
 
     USERNAME_FIELD = "username"
-    REQUIRED_FIELDS = ["name"]
+    REQUIRED_FIELDS: ClassVar[list[str]] = ["name"]
 
     class Meta:
         verbose_name = "用户"
-        ordering = ["username"]
-        constraints = [
+        ordering = ("username",)
+        constraints = (
             models.CheckConstraint(
                 condition=~Q(org_type="agency") | Q(agency__isnull=False), name="iam_user_agency_org_has_agency"),
             models.CheckConstraint(
                 condition=~Q(org_type="bank") | Q(bank__isnull=False), name="iam_user_bank_org_has_bank"),
-        ]
+        )
 
     def __str__(self):
         return f"{self.username} {self.name}"
@@ -164,7 +183,7 @@ class Function(models.Model):
 
     class Meta:
         verbose_name = "功能"
-        ordering = ["order", "code"]
+        ordering = ("order", "code")
 
     def __str__(self):
         return f"{self.code} {self.name}"
@@ -188,7 +207,7 @@ class Role(models.Model):
 
     class Meta:
         verbose_name = "角色"
-        ordering = ["code"]
+        ordering = ("code",)
 
     def __str__(self):
         return f"{self.code} {self.name}"
@@ -204,7 +223,7 @@ class RoleFunction(models.Model):
 
     class Meta:
         verbose_name = "角色功能权限"
-        constraints = [models.UniqueConstraint(fields=["role", "function"], name="iam_role_function_uniq")]
+        constraints = (models.UniqueConstraint(fields=["role", "function"], name="iam_role_function_uniq"),)
 
 
 class UserRole(models.Model):
@@ -214,7 +233,7 @@ class UserRole(models.Model):
 
     class Meta:
         verbose_name = "用户角色"
-        constraints = [models.UniqueConstraint(fields=["user", "role"], name="iam_user_role_uniq")]
+        constraints = (models.UniqueConstraint(fields=["user", "role"], name="iam_user_role_uniq"),)
 
 
 class Delegation(models.Model):
@@ -228,16 +247,38 @@ class Delegation(models.Model):
     ends_on = models.DateField("结束日期")
     note = models.CharField("备注", max_length=300, blank=True)
     revoked_at = models.DateTimeField("收回时间", null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_by = models.ForeignKey(User, verbose_name="收回人", null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
 
     class Meta:
         verbose_name = "授权"
-        constraints = [models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")),
-                                              name="iam_delegation_dates_ordered")]
+        constraints = (models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")),
+                                              name="iam_delegation_dates_ordered"),)
+
+    def __str__(self):
+        return f"授权#{self.pk} {self.starts_on}~{self.ends_on}"
 
     def is_in_force(self, on: dt.date | None = None) -> bool:
         on = on or today()
         return self.revoked_at is None and self.starts_on <= on <= self.ends_on
+
+    def state(self, on: dt.date | None = None) -> str:
+        """pending (未开始), in_force (生效中), ended (已结束) or revoked (已收回)."""
+        on = on or today()
+        if self.revoked_at is not None:
+            return "revoked"
+        if on < self.starts_on:
+            return "pending"
+        if on > self.ends_on:
+            return "ended"
+        return "in_force"
+
+    STATE_LABELS: ClassVar[dict[str, str]] = {"pending": "未开始", "in_force": "生效中", "ended": "已结束", "revoked": "已收回"}
+
+    @property
+    def state_label(self) -> str:
+        return self.STATE_LABELS[self.state()]
 
 
 class DataRule(models.Model):
@@ -270,13 +311,26 @@ class DataRule(models.Model):
 
     class Meta:
         verbose_name = "数据权限规则"
-        constraints = [
+        constraints = (
             models.CheckConstraint(
                 condition=(Q(delegation__isnull=True, role__isnull=False)
                            | Q(delegation__isnull=False, role__isnull=True, user__isnull=True)),
                 name="iam_datarule_owner"),
-        ]
-        indexes = [models.Index(fields=["role", "user"])]
+            models.CheckConstraint(
+                condition=(Q(kind__in=["values", "subtree"], values__len__gt=0)
+                           | Q(kind__in=["own_agency", "own_agency_tree", "own_region", "own_region_tree",
+                                         "own_bank"], values__len=0)),
+                name="iam_datarule_kind_values"),
+        )
+        indexes = (models.Index(fields=["role", "user"]),)
+
+    def __str__(self):
+        return self.as_rule().describe()
+
+    def as_rule(self):
+        from fmis.iam.permissions import Rule
+
+        return Rule(self.dimension, self.kind, tuple(self.values))
 
 
 class ApiToken(models.Model):
@@ -293,3 +347,11 @@ class ApiToken(models.Model):
 
     class Meta:
         verbose_name = "API令牌"
+        ordering = ("-created_at",)
+
+    def __str__(self):
+        return f"{self.prefix}… {self.name}"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > timezone.now())

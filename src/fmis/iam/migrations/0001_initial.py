@@ -2,20 +2,21 @@
 
 import django.contrib.postgres.fields
 import django.db.models.deletion
-import fmis.iam.models
 from django.conf import settings
 from django.db import migrations, models
+
+import fmis.iam.models
 
 
 class Migration(migrations.Migration):
 
     initial = True
 
-    dependencies = [
+    dependencies = (
         ('orgs', '0001_initial'),
-    ]
+    )
 
-    operations = [
+    operations = (
         migrations.CreateModel(
             name='User',
             fields=[
@@ -224,4 +225,4 @@ class Migration(migrations.Migration):
             model_name='userrole',
             constraint=models.UniqueConstraint(fields=('user', 'role'), name='iam_user_role_uniq'),
         ),
-    ]
+    )

@@ -95,8 +95,10 @@ def test_role_definitions_are_complete():
     used = {u.role_code for u in demo.plan("small").users}
     assert used == set(codes)
     leader = demo.ROLES_BY_CODE["leader_auditor"]
-    assert leader.function_codes(["orgs.agency.view", "orgs.agency.manage", "orgs.export", "x.y.view"]) == {
-        "orgs.agency.view", "orgs.export", "x.y.view"}
+    # the leader reads business modules and the audit log, never user administration or writes
+    assert leader.function_codes(["orgs.agency.view", "orgs.agency.manage", "orgs.export", "iam.user.view",
+                                  "platform.audit.view", "treasury.application.view"]) == {
+        "orgs.agency.view", "orgs.export", "platform.audit.view", "treasury.application.view"}
     assert demo.ROLES_BY_CODE["unit_accountant"].function_codes(
         ["orgs.agency.view", "orgs.region.view", "treasury.application.submit"]) == {
         "orgs.agency.view", "treasury.application.submit"}
