@@ -555,7 +555,8 @@ def _seed_users(p: Plan, region_ids: dict[str, int], bank_ids: dict[str, int]) -
             for u in missing]
         if SUPERUSER not in existing:
             new_users.insert(0, User(username=SUPERUSER, name="系统管理员", password=password,
-                                     user_type=User.UserType.SUPER, region_id=region_ids[DEMO_PROVINCE_CODE]))
+                                     user_type=User.UserType.SUPER, is_builtin=True,
+                                     region_id=region_ids[DEMO_PROVINCE_CODE]))
         User.objects.bulk_create(new_users, ignore_conflicts=True)
     _link_roles(p)
 
