@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import re
+from unittest import mock
 
 import pytest
 from django.contrib.auth.password_validation import validate_password
@@ -163,13 +164,15 @@ def test_roles_get_functions_by_pattern_and_follow_new_functions():
     assert "orgs.agency.manage" not in set(RoleFunction.objects.filter(role__code="leader_auditor")
                                            .values_list("function__code", flat=True))
     # a module added later: seeding again grants its functions to the roles whose patterns match
-    Function.objects.create(code="treasury.application.submit", name="提交支付申请", kind="action")
-    Function.objects.create(code="treasury.application.view", name="支付申请查询", kind="menu")
-    seed_no_sync()
-    acct = set(Role.objects.get(code="unit_accountant").functions.values_list("code", flat=True))
+    Function.objects.create(code="futuremodule.application.submit", name="提交", kind="action")
+    Function.objects.create(code="futuremodule.application.view", name="查询", kind="menu")
+    with mock.patch.object(demo, "ROLE_DEFINITIONS", demo.ROLE_DEFINITIONS + (demo.RoleDefinition(
+            "future_role", "新模块角色", ("futuremodule.*",), ()),)):
+        seed_no_sync()
+    future = set(Role.objects.get(code="future_role").functions.values_list("code", flat=True))
     leader = set(Role.objects.get(code="leader_auditor").functions.values_list("code", flat=True))
-    assert {"treasury.application.submit", "treasury.application.view"} <= acct
-    assert "treasury.application.view" in leader and "treasury.application.submit" not in leader
+    assert future == {"futuremodule.application.submit", "futuremodule.application.view"}
+    assert not any(c.startswith("futuremodule.") for c in leader)
 
 
 def seed_no_sync():
