@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import functools
 import json
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -29,28 +28,10 @@ from fmis.dictionary.models import DataElement, Status
 from fmis.iam.permissions import can
 from fmis.platform.errors import DomainError, NotFound
 from fmis.platform.listing import page, wants_export
+from fmis.platform.web import needs
 from fmis.platform.xlsx import xlsx_response
 
 FILTER_ROWS = 6
-
-
-def needs(function: str):
-    """login_required plus a function check; a missing function renders a 403 page."""
-
-    def deco(view):
-        @login_required
-        @functools.wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if not can(request.user, function):
-                return render(request, "dictionary/denied.html", {"function": function}, status=403)
-            try:
-                return view(request, *args, **kwargs)
-            except NotFound as exc:
-                return render(request, "dictionary/denied.html", {"message": exc.message}, status=404)
-
-        return wrapper
-
-    return deco
 
 
 def _perms(user) -> dict[str, bool]:
@@ -504,7 +485,7 @@ def view_detail(request, code):
     view = selectors.view_for(user=request.user, code=code)
     if request.method == "POST" or request.GET.get("edit"):
         if not can(request.user, VIEW_MANAGE):
-            return render(request, "dictionary/denied.html", {"function": VIEW_MANAGE}, status=403)
+            raise HttpForbidden(VIEW_MANAGE)
         return _view_form(request, view)
     qs = selectors.view_values_for(user=request.user, view=view, q=request.GET.get("q", ""))
     return render(request, "dictionary/view_detail.html", {

@@ -9,11 +9,9 @@ answer 404 alike.
 from __future__ import annotations
 
 import datetime as dt
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -30,6 +28,7 @@ from fmis.iam.models import DataRule, Status, User
 from fmis.iam.permissions import can, role_contexts
 from fmis.platform.errors import DomainError, NotFound
 from fmis.platform.listing import page, wants_export
+from fmis.platform.web import needs
 from fmis.platform.xlsx import xlsx_response
 
 LOGIN_ERRORS = {
@@ -60,25 +59,6 @@ def logout_view(request):
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def needs(function: str):
-    """Login and `function` required; an object missing or not managed by the reader is a 404."""
-
-    def deco(view):
-        @login_required
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if not can(request.user, function):
-                raise HttpForbidden(function)
-            try:
-                return view(request, *args, **kwargs)
-            except NotFound:
-                raise Http404 from None
-
-        return wrapper
-
-    return deco
 
 
 def _form_error(form, exc: DomainError) -> None:

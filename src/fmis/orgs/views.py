@@ -6,12 +6,8 @@ Every read goes through ``fmis.orgs.selectors`` (the user's data scope); every w
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as HttpForbidden
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -31,26 +27,8 @@ from fmis.orgs.functions import (
 from fmis.orgs.models import Agency, Region
 from fmis.platform.errors import DomainError, NotFound
 from fmis.platform.listing import page, wants_export
+from fmis.platform.web import needs
 from fmis.platform.xlsx import xlsx_response
-
-
-def needs(function: str):
-    """Login and `function` required; a missing object (or one out of scope) is a 404."""
-
-    def deco(view):
-        @login_required
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if not can(request.user, function):
-                raise HttpForbidden(function)
-            try:
-                return view(request, *args, **kwargs)
-            except NotFound:
-                raise Http404 from None
-
-        return wrapper
-
-    return deco
 
 
 def _export(request, filename: str, headers, rows):

@@ -6,39 +6,20 @@ see every write. Only users holding ``platform.audit.view`` (and superusers) get
 
 from __future__ import annotations
 
-import functools
-
 from django import forms
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from fmis.iam.permissions import can
 from fmis.platform import audit, selectors
 from fmis.platform.errors import DomainError
 from fmis.platform.listing import page, wants_export
+from fmis.platform.web import needs
 from fmis.platform.xlsx import xlsx_response
 
 AUDIT_VIEW = selectors.AUDIT_VIEW
-
-
-def function_required(function: str):
-    """Login, then the function; otherwise a 403 page naming the function."""
-
-    def deco(view):
-        @login_required
-        @functools.wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if not can(request.user, function):
-                return render(request, "platform/denied.html", {"function": function}, status=403)
-            return view(request, *args, **kwargs)
-
-        return wrapper
-
-    return deco
 
 
 class AuditFilterForm(forms.Form):
@@ -65,7 +46,7 @@ def _export_rows(qs):
                "" if r.after is None else canonical(r.after), r.hash]
 
 
-@function_required(AUDIT_VIEW)
+@needs(AUDIT_VIEW)
 def audit_list(request):
     form = AuditFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -86,7 +67,7 @@ def audit_list(request):
     return render(request, "platform/audit_list.html", ctx)
 
 
-@function_required(AUDIT_VIEW)
+@needs(AUDIT_VIEW)
 def audit_detail(request, pk: int):
     try:
         rec = selectors.audit_record(user=request.user, pk=pk)
@@ -96,7 +77,7 @@ def audit_detail(request, pk: int):
 
 
 @require_POST
-@function_required(AUDIT_VIEW)
+@needs(AUDIT_VIEW)
 def audit_verify(request):
     result = audit.verify()
     return render(request, "platform/audit_verify.html", {"result": result, "head": audit.head()})
