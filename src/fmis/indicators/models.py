@@ -13,6 +13,7 @@ from django.db.models import F, Q
 
 from fmis.iam.querysets import RestrictedQuerySet
 from fmis.platform.fields import MoneyField
+from fmis.platform.money import ZERO
 
 
 class Indicator(models.Model):
@@ -23,6 +24,7 @@ class Indicator(models.Model):
         DISTRIBUTED = "distributed", "已下达待确认"
         EXECUTABLE = "executable", "可执行"
         CLOSED = "closed", "已结束"
+        REJECTED = "rejected", "不予通过"
 
     class PayMode(models.TextChoices):
         DIRECT = "direct", "直接支付"
@@ -46,6 +48,10 @@ class Indicator(models.Model):
     source = models.ForeignKey("self", verbose_name="来源指标", null=True, blank=True, on_delete=models.PROTECT,
                                related_name="derived")
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.DRAFT)
+    amount = MoneyField("录入金额", default=0)
+    to_distribute = models.BooleanField("待分配", default=False)
+    doc_date = models.DateField("发文日期", null=True, blank=True)
+    confirmed_at = models.DateTimeField("确认时间", null=True, blank=True)
 
     total = MoneyField("指标金额", default=0)
     frozen = MoneyField("冻结金额", default=0)
@@ -130,3 +136,121 @@ class Movement(models.Model):
     class Meta:
         verbose_name = "指标变动"
         indexes = (models.Index(fields=("indicator", "id")), models.Index(fields=("source_type", "source_id")))
+
+
+class Adjustment(models.Model):
+    """An adjustment document (指标调整单): one kind, several lines, a reason and a review chain.
+
+    Lines are applied through the ledger in the transaction that completes the review.
+    """
+
+    class Kind(models.TextChoices):
+        ADJUST_UP = "adjust_up", "调增"
+        ADJUST_DOWN = "adjust_down", "调减"
+        TRANSFER = "transfer", "调剂"
+        ADVANCE = "advance", "预拨"
+        FREEZE = "freeze", "冻结"
+        UNFREEZE = "unfreeze", "解冻"
+        CARRY_OVER = "carry_over", "结转"
+        RECOVER = "recover", "结余收回"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "草稿"
+        REVIEWING = "reviewing", "审核中"
+        APPLIED = "applied", "已生效"
+        REJECTED = "rejected", "不予通过"
+
+    fiscal_year = models.PositiveSmallIntegerField("预算年度")
+    region = models.ForeignKey("orgs.Region", verbose_name="财政区划", on_delete=models.PROTECT, related_name="+")
+    number = models.CharField("调整单号", max_length=40, blank=True)
+    kind = models.CharField("调整类型", max_length=16, choices=Kind.choices)
+    reason = models.CharField("调整原因", max_length=500)
+    doc_no = models.CharField("调整文号", max_length=100, blank=True)
+    status = models.CharField("状态", max_length=12, choices=Status.choices, default=Status.DRAFT)
+    created_by = models.ForeignKey("iam.User", on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    applied_at = models.DateTimeField("生效时间", null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_fields = {"region": "region__code"}
+
+    class Meta:
+        verbose_name = "指标调整单"
+        constraints = (
+            models.UniqueConstraint(fields=("region", "fiscal_year", "number"), condition=~Q(number=""),
+                                    name="ind_adj_number_uniq"),
+        )
+        indexes = (models.Index(fields=("fiscal_year", "region", "status")),)
+
+    def __str__(self):
+        return f"{self.number or '#' + str(self.pk)} {self.get_kind_display()}"
+
+    @property
+    def total(self):
+        return sum((ln.amount for ln in self.lines.all()), start=ZERO)
+
+
+class AdjustmentLine(models.Model):
+    adjustment = models.ForeignKey(Adjustment, verbose_name="调整单", on_delete=models.CASCADE, related_name="lines")
+    line_no = models.PositiveSmallIntegerField("行号")
+    indicator = models.ForeignKey(Indicator, verbose_name="指标", on_delete=models.PROTECT, related_name="+")
+    target = models.ForeignKey(Indicator, verbose_name="调入指标", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+")
+    amount = MoneyField("金额")
+    note = models.CharField("说明", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "指标调整明细"
+        ordering = ("adjustment", "line_no")
+        constraints = (
+            models.UniqueConstraint(fields=("adjustment", "line_no"), name="ind_adjline_no_uniq"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="ind_adjline_amount_pos"),
+        )
+
+
+class ControlRule(models.Model):
+    """A control rule (控制规则) for indicators matching an element combination.
+
+    Blank elements match anything; codes are prefixes (a functional or economic class and its
+    subtree). The most specific matching rule wins (see ``fmis.indicators.controls``).
+    """
+
+    class Level(models.TextChoices):
+        HARD = "hard", "刚性控制"
+        WARNING = "warning", "预警提示"
+        NONE = "none", "不控制"
+
+    class Match(models.TextChoices):
+        EXACT = "exact", "完全一致"
+        SUBTREE = "subtree", "本级及下级"
+
+    fiscal_year = models.PositiveSmallIntegerField("预算年度")
+    region = models.ForeignKey("orgs.Region", verbose_name="财政区划", on_delete=models.PROTECT, related_name="+")
+    fund_type = models.CharField("资金性质", max_length=10, blank=True)
+    func_prefix = models.CharField("支出功能分类（前缀）", max_length=13, blank=True)
+    eco_prefix = models.CharField("政府经济分类（前缀）", max_length=11, blank=True)
+    indicator_type = models.CharField("指标类型", max_length=10, blank=True)
+    pay_mode = models.CharField("支付方式", max_length=12, blank=True, choices=Indicator.PayMode.choices)
+    level = models.CharField("控制方式", max_length=8, choices=Level.choices, default=Level.HARD)
+    match = models.CharField("科目匹配", max_length=8, choices=Match.choices, default=Match.EXACT)
+    threshold_percent = models.DecimalField("余额预警比例(%)", max_digits=5, decimal_places=2, default=0)
+    require_plan = models.BooleanField("须有用款计划", default=False)
+    note = models.CharField("说明", max_length=200, blank=True)
+    created_by = models.ForeignKey("iam.User", on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField("修改时间", auto_now=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_fields = {"region": "region__code"}
+
+    class Meta:
+        verbose_name = "控制规则"
+        constraints = (
+            models.UniqueConstraint(fields=("fiscal_year", "region", "fund_type", "func_prefix", "eco_prefix",
+                                            "indicator_type", "pay_mode"), name="ind_ctrl_combo_uniq"),
+            models.CheckConstraint(condition=Q(threshold_percent__gte=0, threshold_percent__lte=100),
+                                   name="ind_ctrl_threshold_range"),
+        )
+
+    def __str__(self):
+        parts = [p for p in (self.fund_type, self.func_prefix, self.eco_prefix, self.indicator_type, self.pay_mode) if p]
+        return f"{self.fiscal_year} {self.region_id} {'/'.join(parts) or '全部'} {self.get_level_display()}"

@@ -95,7 +95,7 @@ ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
     RoleDefinition(
         "unit_accountant", "单位会计",
         ("workflow.inbox", "attachments.view", "attachments.upload", "attachments.delete", "orgs.agency.view",
-         "indicators.view", "indicators.execution.view", "indicators.confirm", "indicators.export",
+         "indicators.view", "indicators.execution.view", "indicators.confirm",
          "treasury.application.*", "treasury.plan.*", "treasury.*.view", "treasury.*export",
          "projects.*", "budgeting.unit.*", "basicinfo.*",
          "accounting.voucher.*", "accounting.*view", "reports.*", "receivables.*", "assets.*", *SELF_SERVICE),

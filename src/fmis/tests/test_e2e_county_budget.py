@@ -24,6 +24,7 @@ def test_county_budget_user_sees_own_menu_and_agencies(live_server, page):
 
     menu = page.get_by_test_id("menu")
     expect(menu).to_contain_text("预算单位")
+    expect(menu).to_contain_text("指标查询")
     for foreign in ("用户查询", "角色查询", "审计日志", "审核链配置"):
         expect(menu).not_to_contain_text(foreign)
 

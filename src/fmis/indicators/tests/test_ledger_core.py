@@ -2,7 +2,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from fmis.indicators import ledger
 from fmis.indicators.models import Indicator, Movement
@@ -49,7 +49,7 @@ def test_overspend_refused_with_reason_and_nothing_written(executable):
 @pytest.mark.django_db
 def test_movements_are_append_only(executable):
     ind, _ = executable
-    with pytest.raises(Exception), connection.cursor() as cur:
+    with pytest.raises(DatabaseError), connection.cursor() as cur:
         cur.execute("UPDATE indicators_movement SET d_total = 1 WHERE indicator_id = %s", [ind.pk])
 
 

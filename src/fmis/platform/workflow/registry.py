@@ -53,6 +53,7 @@ class DocumentType:
     callback: Callback | None = None
     default_steps: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     is_final: Callable[[models.Model], bool] | None = None
+    prepare: Callable[[models.Model], None] | None = None
 
     @property
     def label(self) -> str:
@@ -77,7 +78,8 @@ _types: dict[str, DocumentType] = {}
 def register_document_type(code: str, name: str, model: type[models.Model], *, title: TitleFn = str,
                            url: UrlFn | None = None, view_function: str, submit_function: str | None = None,
                            callback: Callback | None = None, default_steps: Iterable[tuple[str, str]] = (),
-                           is_final: Callable[[models.Model], bool] | None = None) -> DocumentType:
+                           is_final: Callable[[models.Model], bool] | None = None,
+                           prepare: Callable[[models.Model], None] | None = None) -> DocumentType:
     """Register (or re-register) a document type. See the module docstring."""
     if not _CODE_RE.match(code or "") or len(code) > 60:
         raise ValueError(f"document type code must be dotted lower-case, at most 60 characters: {code!r}")
@@ -90,7 +92,8 @@ def register_document_type(code: str, name: str, model: type[models.Model], *, t
         raise ValueError(f"document type {code} is already registered for {existing.model._meta.label}")
     steps = tuple((str(n), str(f)) for n, f in default_steps)
     dt = DocumentType(code=code, name=name, model=model, title=title, url=url, view_function=view_function,
-                      submit_function=submit_function, callback=callback, default_steps=steps, is_final=is_final)
+                      submit_function=submit_function, callback=callback, default_steps=steps, is_final=is_final,
+                      prepare=prepare)
     _types[code] = dt
     return dt
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from fmis.iam import permissions
 from fmis.platform import audit, events
+from fmis.platform.db import retry_on_conflict
 from fmis.platform.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from fmis.platform.workflow import registry
 from fmis.platform.workflow.models import ReviewAction, ReviewChain, ReviewInstance, ReviewStep
@@ -372,9 +373,15 @@ ACTIONS = {
 }
 
 
+@retry_on_conflict
 def perform(action: str, *, document: models.Model, user, text: str = "", step: int | None = None,
             doc_type: str | None = None) -> ReviewInstance:
-    """Dispatch one action by name (used by the views and the API)."""
+    """Dispatch one action by name (used by the views and the API), in one transaction retried on
+    deadlocks. The document type's ``prepare`` hook runs first, so a module can take its row locks
+    (e.g. the indicators a document moves) in a fixed order before the transition."""
+    spec = registry.for_document(document, doc_type)
+    if spec.prepare is not None:
+        spec.prepare(document)
     if action in (Kind.RETURN, Kind.REJECT):
         return ACTIONS[action](document=document, user=user, reason=text, step=step, doc_type=doc_type)
     if action == Kind.APPROVE:
