@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from fmis.platform.errors import ValidationFailed
 
@@ -39,17 +40,17 @@ class FilterField:
 
 
 FIELDS: dict[str, FilterField] = {f.key: f for f in [
-    FilterField("code", "编码", "code", "str"),
-    FilterField("name", "名称", "name", "str"),
-    FilterField("parent_code", "上级编码", "parent__code", "str"),
-    FilterField("level", "级次", "level", "int"),
-    FilterField("is_leaf", "是否末级", "is_leaf", "bool"),
-    FilterField("status", "状态", "status", "str"),
-    FilterField("valid_from", "启用日期", "valid_from", "date"),
-    FilterField("valid_to", "停用日期", "valid_to", "date"),
-    FilterField("note", "备注", "note", "str"),
-    FilterField("is_preset", "系统预设", "is_preset", "bool"),
-    FilterField("sort_order", "排序号", "sort_order", "int"),
+    FilterField("code", _("编码"), "code", "str"),
+    FilterField("name", _("名称"), "name", "str"),
+    FilterField("parent_code", _("上级编码"), "parent__code", "str"),
+    FilterField("level", _("级次"), "level", "int"),
+    FilterField("is_leaf", _("是否末级"), "is_leaf", "bool"),
+    FilterField("status", _("状态"), "status", "str"),
+    FilterField("valid_from", _("启用日期"), "valid_from", "date"),
+    FilterField("valid_to", _("停用日期"), "valid_to", "date"),
+    FilterField("note", _("备注"), "note", "str"),
+    FilterField("is_preset", _("系统预设"), "is_preset", "bool"),
+    FilterField("sort_order", _("排序号"), "sort_order", "int"),
 ]}
 
 # canonical operator → (label, needs value2)
@@ -60,11 +61,11 @@ OPERATORS: dict[str, tuple[str, bool]] = {
     "ge": (">=", False),
     "lt": ("<", False),
     "le": ("<=", False),
-    "between": ("在…之间", True),
-    "in": ("在…之内", False),
-    "starts_with": ("匹配开始", False),
-    "ends_with": ("匹配结尾", False),
-    "contains": ("匹配所有", False),
+    "between": (_("在…之间"), True),
+    "in": (_("在…之内"), False),
+    "starts_with": (_("匹配开始"), False),
+    "ends_with": (_("匹配结尾"), False),
+    "contains": (_("匹配所有"), False),
 }
 _ALIASES = {
     **{op: op for op in OPERATORS},
@@ -82,7 +83,7 @@ _FALSE = {"0", "false", "否", "n", "no", "f"}
 
 
 def operator_label(op: str) -> str:
-    return OPERATORS.get(op, (op, False))[0]
+    return str(OPERATORS.get(op, (op, False))[0])
 
 
 def _fail(where: str, message: str) -> ValidationFailed:
@@ -121,7 +122,7 @@ def _normalize_condition(node: dict, where: str) -> dict:
     raw_op = node.get("op", node.get("operator"))
     op = _ALIASES.get(str(raw_op).strip().lower() if raw_op is not None else "")
     if op is None:
-        raise _fail(where, f"操作符 {raw_op!r} 不支持，可用：{'、'.join(v[0] for v in OPERATORS.values())}")
+        raise _fail(where, f"操作符 {raw_op!r} 不支持，可用：{'、'.join(str(v[0]) for v in OPERATORS.values())}")
     if op in _STRING_ONLY and field.kind != "str":
         raise _fail(where, f"操作符“{operator_label(op)}”只能用于文字字段，不能用于“{field.label}”")
     if field.kind == "bool" and op not in _BOOL_OPS:
@@ -246,7 +247,7 @@ def describe(expr: dict | None) -> str:
         label = FIELDS[node["field"]].label
         value = ",".join(node["value"]) if isinstance(node["value"], list) else node["value"]
         if node["op"] == "between":
-            return f"{label} 在 {value} 与 {node['value2']} 之间"
+            return _("%(field)s 在 %(low)s 与 %(high)s 之间") % {"field": label, "low": value, "high": node["value2"]}
         return f"{label} {operator_label(node['op'])} {value}"
 
     return render(expr)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fmis.iam.querysets import RestrictedQuerySet
 
@@ -19,8 +21,8 @@ VALUE_CODE_REGEX = r"^[A-Za-z0-9]+$"
 
 
 class Status(models.TextChoices):
-    NORMAL = "0", "正常"
-    DISABLED = "9", "停用"
+    NORMAL = "0", _("正常")
+    DISABLED = "9", pgettext_lazy("status", "停用")
 
 
 def default_version_fields() -> list[str]:
@@ -29,20 +31,20 @@ def default_version_fields() -> list[str]:
 
 class DataElement(models.Model):
     class Kind(models.TextChoices):
-        BASE = "base", "基础数据项"
-        VIEW = "view", "数据项视图"
+        BASE = "base", _("基础数据项")
+        VIEW = "view", _("数据项视图")
 
     class DataType(models.TextChoices):
-        CODE_SET = "V", "V-代码集"
-        STRING = "S", "S-字符型"
-        NUMBER = "N", "N-数字型"
-        DATE = "D", "D-日期型"
-        TIME = "T", "T-时间型"
+        CODE_SET = "V", _("V-代码集")
+        STRING = "S", _("S-字符型")
+        NUMBER = "N", _("N-数字型")
+        DATE = "D", _("D-日期型")
+        TIME = "T", _("T-时间型")
 
     class CodeFormatType(models.TextChoices):
-        NONE = "0", "0-无编码格式"
-        SEQUENTIAL = "1", "1-顺序码"
-        HIERARCHICAL = "2", "2-层码"
+        NONE = "0", _("0-无编码格式")
+        SEQUENTIAL = "1", _("1-顺序码")
+        HIERARCHICAL = "2", _("2-层码")
 
     kind = models.CharField("类别", max_length=4, choices=Kind.choices, default=Kind.BASE)
     category = models.ForeignKey("dictionary.Value", verbose_name="数据项分类", null=True, blank=True,
@@ -217,8 +219,8 @@ class Restructure(models.Model):
     """One merge (≥2 → 1) or split (1 → ≥2) of values; its before/after pairs are ``ValueLink`` rows."""
 
     class Kind(models.TextChoices):
-        MERGE = "merge", "合并"
-        SPLIT = "split", "拆分"
+        MERGE = "merge", _("合并")
+        SPLIT = "split", _("拆分")
 
     element = models.ForeignKey(DataElement, verbose_name="数据项", on_delete=models.PROTECT,
                                 related_name="restructures")

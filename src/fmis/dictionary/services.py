@@ -19,6 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.db.models.functions import Length
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from fmis.dictionary import filters
 from fmis.dictionary.functions import (
@@ -49,8 +50,8 @@ MAX_NOTE = 500
 
 # Fields of a value that can trigger a version (数据项可选版本变更字段)
 VERSION_FIELDS: dict[str, str] = {
-    "code": "编码", "name": "名称", "parent_code": "上级编码", "status": "状态",
-    "valid_from": "启用日期", "valid_to": "停用日期", "note": "备注", "sort_order": "排序号",
+    "code": _("编码"), "name": _("名称"), "parent_code": _("上级编码"), "status": _("状态"),
+    "valid_from": _("启用日期"), "valid_to": _("停用日期"), "note": _("备注"), "sort_order": _("排序号"),
 }
 
 
@@ -159,7 +160,9 @@ def parse_date(text: Any, *, field: str, label: str = "日期") -> dt.date | Non
     raise ValidationFailed("dictionary.bad_date", f"{label} {text!r} 不是有效日期（YYYY-MM-DD）", field=field)
 
 
-_STATUS_WORDS = {"0": "0", "正常": "0", "0-正常": "0", "启用": "0", "9": "9", "停用": "9", "9-停用": "9"}
+# The English words are what the value export writes when the interface is in English.
+_STATUS_WORDS = {"0": "0", "正常": "0", "0-正常": "0", "启用": "0", "9": "9", "停用": "9", "9-停用": "9",
+                 "Normal": "0", "0-Normal": "0", "Disabled": "9", "9-Disabled": "9"}
 
 
 def parse_status(text: Any, *, field: str = "status") -> str:
@@ -823,7 +826,7 @@ def split_value(*, user, element_code: str, source_code: str, targets: Sequence[
     pairs = [((c or "").strip(), (n or "").strip()) for c, n in targets if (c or "").strip() or (n or "").strip()]
     if len(pairs) < 2:
         raise ValidationFailed("dictionary.restructure.split_needs_two", "拆分至少需要两个拆分后的值", field="targets")
-    target_codes = [c for c, _ in pairs]
+    target_codes = [c for c, __ in pairs]
     if len(set(target_codes)) != len(target_codes):
         raise ValidationFailed("dictionary.restructure.duplicate_targets", "拆分后的编码有重复", field="targets")
     with transaction.atomic():

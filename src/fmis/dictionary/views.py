@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from fmis.dictionary import filters, selectors, services
@@ -51,12 +52,15 @@ def _post_bool(request, name: str) -> bool:
 
 # --------------------------------------------------------------------------- elements
 
-ELEMENT_HEADERS = ["编码", "名称", "数据项分类", "数据类型", "数据长度", "小数位数", "编码格式类型", "编码格式",
-                   "要素", "状态", "启用日期", "停用日期", "值集由数据字典维护", "值集为系统预设", "系统预设", "说明"]
+ELEMENT_HEADERS = [gettext_lazy("编码"), gettext_lazy("名称"), gettext_lazy("数据项分类"), gettext_lazy("数据类型"),
+                   gettext_lazy("数据长度"), gettext_lazy("小数位数"), gettext_lazy("编码格式类型"), gettext_lazy("编码格式"),
+                   gettext_lazy("要素"), gettext_lazy("状态"), gettext_lazy("启用日期"), gettext_lazy("停用日期"),
+                   gettext_lazy("值集由数据字典维护"), gettext_lazy("值集为系统预设"), gettext_lazy("系统预设"),
+                   gettext_lazy("说明")]
 
 
 def _yes(v: bool) -> str:
-    return "是" if v else "否"
+    return _("是") if v else _("否")
 
 
 @needs(ELEMENT_VIEW)
@@ -67,7 +71,7 @@ def elements(request):
                  e.decimals, e.get_code_format_type_display(), e.code_format, _yes(e.is_element),
                  e.get_status_display(), e.valid_from, e.valid_to, _yes(e.maintained_in_dictionary),
                  _yes(e.values_preset), _yes(e.is_preset), e.description] for e in qs)
-        return xlsx_response("数据项.xlsx", ELEMENT_HEADERS, rows, sheet="数据项")
+        return xlsx_response(_("数据项.xlsx"), ELEMENT_HEADERS, rows, sheet=_("数据项"))
     return render(request, "dictionary/elements.html", {
         **page(request, qs), "q": request.GET.get("q", ""), "status": request.GET.get("status", ""),
         "perms": _perms(request.user), "statuses": Status.choices})
@@ -257,7 +261,8 @@ def value_delete(request, code, pk):
     return redirect(request.POST.get("next") or reverse("dictionary:element", args=[code]))
 
 
-EXPORT_HEADERS = services.IMPORT_HEADERS + ["级次", "是否末级", "系统预设"]
+# The import layout's columns keep their Chinese titles (the import matches on them); the rest follow the language.
+EXPORT_HEADERS = services.IMPORT_HEADERS + [gettext_lazy("级次"), gettext_lazy("是否末级"), gettext_lazy("系统预设")]
 
 
 def export_response(user, element: DataElement, ids: str | list[str]):
@@ -280,7 +285,7 @@ def value_export(request, code):
 @needs(VALUE_IMPORT)
 def value_template(request, code):
     element = selectors.element_for(user=request.user, code=code)
-    return xlsx_response(f"{element.code}_导入模板.xlsx", services.IMPORT_HEADERS, [], sheet=element.code)
+    return xlsx_response(f"{element.code}_{_('导入模板')}.xlsx", services.IMPORT_HEADERS, [], sheet=element.code)
 
 
 @needs(VALUE_IMPORT)
@@ -379,8 +384,9 @@ def views_list(request):
     if wants_export(request):
         rows = ([v.code, v.name, v.source.code, _yes(v.is_element), v.get_status_display(), v.valid_from, v.valid_to,
                  filters.describe(v.filter), v.description] for v in qs)
-        return xlsx_response("数据项视图.xlsx", ["编码", "名称", "来源数据项", "要素", "状态", "启用日期", "停用日期",
-                                            "筛选条件", "说明"], rows, sheet="数据项视图")
+        headers = [_("编码"), _("名称"), _("来源数据项"), _("要素"), _("状态"), _("启用日期"), _("停用日期"),
+                   _("筛选条件"), _("说明")]
+        return xlsx_response(_("数据项视图.xlsx"), headers, rows, sheet=_("数据项视图"))
     return render(request, "dictionary/views.html", {**page(request, qs), "q": request.GET.get("q", ""),
                                                      "perms": _perms(request.user)})
 

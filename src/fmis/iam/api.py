@@ -85,11 +85,11 @@ class UserOut(Schema):
 
     @staticmethod
     def resolve_user_type_name(obj: User) -> str:
-        return obj.get_user_type_display()
+        return str(obj.get_user_type_display())
 
     @staticmethod
     def resolve_status_name(obj: User) -> str:
-        return obj.get_status_display()
+        return str(obj.get_status_display())
 
     @staticmethod
     def resolve_region_code(obj: User) -> str | None:
@@ -186,7 +186,7 @@ class RoleOut(Schema):
 
     @staticmethod
     def resolve_status_name(obj: Role) -> str:
-        return obj.get_status_display()
+        return str(obj.get_status_display())
 
     @staticmethod
     def resolve_effective(obj: Role) -> bool:
@@ -292,7 +292,7 @@ class DelegationOut(Schema):
 
     @staticmethod
     def resolve_state_name(obj: Delegation) -> str:
-        return obj.state_label
+        return str(obj.state_label)
 
     @staticmethod
     def resolve_rules(obj: Delegation) -> list[dict]:

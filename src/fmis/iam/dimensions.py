@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from django.utils.translation import get_language
+
 from fmis.platform.codes import region_prefix
 
 
@@ -24,6 +26,11 @@ class Dimension:
     name_en: str
     subtree_prefix: Callable[[str], str] = _same_code
     value_set: str = ""  # dictionary data element code that lists the values, if any
+
+    @property
+    def display_name(self) -> str:
+        """The name in the interface language."""
+        return self.name_en if (get_language() or "").startswith("en") else self.name
 
 
 DIMENSIONS: dict[str, Dimension] = {}

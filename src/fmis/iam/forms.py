@@ -28,7 +28,7 @@ class UserForm(forms.Form):
 
     def __init__(self, *args, groups=(), editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["group"].choices = [("", "（根）")] + [(g.pk, "　" * g.depth + g.name) for g in groups]
+        self.fields["group"].choices = [("", _("（根）"))] + [(g.pk, "　" * g.depth + g.name) for g in groups]
         if editing:
             for name in ("username", "password", "password_confirm"):
                 del self.fields[name]
@@ -43,7 +43,7 @@ class RoleForm(forms.Form):
 
     def __init__(self, *args, groups=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["group"].choices = [("", "（根）")] + [(g.pk, "　" * g.depth + g.name) for g in groups]
+        self.fields["group"].choices = [("", _("（根）"))] + [(g.pk, "　" * g.depth + g.name) for g in groups]
 
 
 class GroupForm(forms.Form):
@@ -53,7 +53,7 @@ class GroupForm(forms.Form):
 
     def __init__(self, *args, groups=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["parent"].choices = [("", "（无：根结点）")] + [(g.pk, "　" * g.depth + g.name) for g in groups]
+        self.fields["parent"].choices = [("", _("（无：根结点）"))] + [(g.pk, "　" * g.depth + g.name) for g in groups]
 
 
 class PasswordResetForm(forms.Form):

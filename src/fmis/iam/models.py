@@ -10,6 +10,8 @@ from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import get_language, pgettext_lazy
+from django.utils.translation import gettext_lazy as _
 
 from fmis.iam.querysets import RestrictedQuerySet
 
@@ -19,9 +21,9 @@ def today() -> dt.date:
 
 
 class Status(models.TextChoices):
-    ACTIVE = "active", "使用"
-    SUSPENDED = "suspended", "暂停"
-    INVALID = "invalid", "无效"
+    ACTIVE = "active", _("使用")
+    SUSPENDED = "suspended", pgettext_lazy("status", "暂停")
+    INVALID = "invalid", _("无效")
 
 
 class UserGroup(models.Model):
@@ -83,14 +85,14 @@ class UserManager(BaseUserManager.from_queryset(RestrictedQuerySet)):
 
 class User(AbstractBaseUser):
     class UserType(models.TextChoices):
-        SUPER = "super", "超级用户"
-        ADMIN = "admin", "管理用户"
-        NORMAL = "normal", "普通用户"
+        SUPER = "super", _("超级用户")
+        ADMIN = "admin", _("管理用户")
+        NORMAL = "normal", _("普通用户")
 
     class OrgType(models.TextChoices):
-        FINANCE = "finance", "财政部门"
-        AGENCY = "agency", "预算单位"
-        BANK = "bank", "代理银行"
+        FINANCE = "finance", _("财政部门")
+        AGENCY = "agency", _("预算单位")
+        BANK = "bank", _("代理银行")
 
     username = models.CharField("用户编码", max_length=50, unique=True)
     name = models.CharField("用户名称", max_length=100)
@@ -168,8 +170,8 @@ class Function(models.Model):
     """A menu or an action. Defined in code (each app's ``functions.py``) and synced to this table."""
 
     class Kind(models.TextChoices):
-        MENU = "menu", "菜单"
-        ACTION = "action", "操作"
+        MENU = "menu", _("菜单")
+        ACTION = "action", _("操作")
 
     code = models.CharField("功能编码", max_length=100, unique=True)
     name = models.CharField("功能名称", max_length=100)
@@ -187,6 +189,11 @@ class Function(models.Model):
 
     def __str__(self):
         return f"{self.code} {self.name}"
+
+    @property
+    def display_name(self) -> str:
+        """The name in the interface language: ``name_en`` when English is active and it is set."""
+        return self.name_en if self.name_en and (get_language() or "").startswith("en") else self.name
 
 
 class Role(models.Model):
@@ -274,7 +281,9 @@ class Delegation(models.Model):
             return "ended"
         return "in_force"
 
-    STATE_LABELS: ClassVar[dict[str, str]] = {"pending": "未开始", "in_force": "生效中", "ended": "已结束", "revoked": "已收回"}
+    STATE_LABELS: ClassVar[dict[str, str]] = {
+        "pending": pgettext_lazy("delegation", "未开始"), "in_force": pgettext_lazy("delegation", "生效中"),
+        "ended": pgettext_lazy("delegation", "已结束"), "revoked": pgettext_lazy("delegation", "已收回")}
 
     @property
     def state_label(self) -> str:
@@ -290,13 +299,13 @@ class DataRule(models.Model):
     """
 
     class Kind(models.TextChoices):
-        VALUES = "values", "指定值"
-        SUBTREE = "subtree", "指定值及下级"
-        OWN_AGENCY = "own_agency", "本单位"
-        OWN_AGENCY_TREE = "own_agency_tree", "本单位及下级"
-        OWN_REGION = "own_region", "本区划"
-        OWN_REGION_TREE = "own_region_tree", "本区划及下级"
-        OWN_BANK = "own_bank", "本银行"
+        VALUES = "values", _("指定值")
+        SUBTREE = "subtree", _("指定值及下级")
+        OWN_AGENCY = "own_agency", _("本单位")
+        OWN_AGENCY_TREE = "own_agency_tree", _("本单位及下级")
+        OWN_REGION = "own_region", _("本区划")
+        OWN_REGION_TREE = "own_region_tree", _("本区划及下级")
+        OWN_BANK = "own_bank", _("本银行")
 
     role = models.ForeignKey(Role, verbose_name="角色", null=True, blank=True, on_delete=models.CASCADE,
                              related_name="data_rules")

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext, gettext_noop
 
 from fmis.iam.dimensions import DIMENSIONS
 from fmis.platform.errors import PermissionDenied
@@ -53,10 +54,12 @@ class Rule:
         from fmis.iam.models import DataRule
 
         dim = DIMENSIONS.get(self.dimension)
-        label = dim.name if dim else self.dimension
+        label = dim.display_name if dim else self.dimension
         kind = DataRule.Kind(self.kind).label
         vals = "、".join(self.values)
-        return f"{label}: {kind}{'（' + vals + '）' if vals else ''}"
+        if not vals:
+            return f"{label}: {kind}"
+        return gettext("%(dimension)s: %(kind)s（%(values)s）") % {"dimension": label, "kind": kind, "values": vals}
 
     def codes(self, subject) -> tuple[set[str], set[str]]:
         """(exact codes, subtree prefixes) this rule admits, dynamic ranges resolved for `subject`."""
@@ -187,12 +190,14 @@ class RoleScope:
 
     def describe(self) -> list[str]:
         """The scope in words, one line per part that restricts; ["不限"] when none does."""
-        labels = self.part_labels or tuple("角色规则" if i == 0 else "附加规则" for i in range(len(self.parts)))
+        labels = self.part_labels or tuple(gettext_noop("角色规则") if i == 0 else gettext_noop("附加规则")
+                                           for i in range(len(self.parts)))
         lines = []
         for label, rules in zip(labels, self.parts, strict=False):
             if rules:
-                lines.append(f"{label}：" + "；".join(r.describe() for r in rules))
-        return lines or ["不限（该角色的全部数据）"]
+                lines.append(gettext("%(part)s：%(rules)s") % {"part": gettext(label),
+                                                               "rules": gettext("；").join(r.describe() for r in rules)})
+        return lines or [gettext("不限（该角色的全部数据）")]
 
 
 def _code_q(path: str, ds: DimensionScope) -> Q:
@@ -303,14 +308,14 @@ def _compute(user) -> Computed:
     scopes: list[RoleScope] = []
     for role, subject, deleg in contexts:
         parts = [rules.get(("r", role.pk, None), [])]
-        labels = ["角色规则"]
+        labels = [gettext_noop("角色规则")]
         user_part = rules.get(("r", role.pk, subject.pk))
         if user_part:
             parts.append(user_part)
-            labels.append("角色下用户规则" if deleg is None else "授权人在角色下的规则")
+            labels.append(gettext_noop("角色下用户规则") if deleg is None else gettext_noop("授权人在角色下的规则"))
         if deleg is not None:
             parts.append(rules.get(("d", deleg.pk), []))
-            labels.append("授权限制规则")
+            labels.append(gettext_noop("授权限制规则"))
         scope = RoleScope(role.pk, role.code, role.name, subject,
                           delegated_by=deleg.delegator.username if deleg else None, parts=parts,
                           delegation_id=deleg.pk if deleg else None,

@@ -193,7 +193,7 @@ def function_tree(*, user: User, role: Role | None = None) -> list[FunctionNode]
 
     def walk(parent_id, depth):
         for f in children.get(parent_id, []):
-            out.append(FunctionNode(f.code, f.name, f.kind, depth, f.code in granted, f.code in grantable))
+            out.append(FunctionNode(f.code, f.display_name, f.kind, depth, f.code in granted, f.code in grantable))
             walk(f.pk, depth + 1)
 
     walk(None, 0)

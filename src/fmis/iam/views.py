@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 from django.views.decorators.http import require_POST
 
 from fmis.iam import explain as explain_mod
@@ -32,9 +33,10 @@ from fmis.platform.web import needs
 from fmis.platform.xlsx import xlsx_response
 
 LOGIN_ERRORS = {
-    "locked": "登录失败次数过多，账户已临时锁定，请稍后再试。",
-    "inactive": "账户已暂停、无效或已过期，请联系管理员。",
+    "locked": gettext_noop("登录失败次数过多，账户已临时锁定，请稍后再试。"),
+    "inactive": gettext_noop("账户已暂停、无效或已过期，请联系管理员。"),
 }
+BAD_CREDENTIALS = gettext_noop("用户编码或密码不正确。")
 
 
 def login_view(request):
@@ -48,7 +50,7 @@ def login_view(request):
             if not url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
                 nxt = "/"
             return redirect(nxt)
-        error = _(LOGIN_ERRORS.get(getattr(request, "fmis_login_error", ""), "用户编码或密码不正确。"))
+        error = _(LOGIN_ERRORS.get(getattr(request, "fmis_login_error", ""), BAD_CREDENTIALS))
     return render(request, "iam/login.html", {"error": error, "next": request.GET.get("next", "")})
 
 
@@ -105,13 +107,16 @@ def _rule_rows(rules, blank: int = 3) -> list[dict]:
 
 
 def _rule_editor_ctx() -> dict:
-    return {"dimensions": [(d.code, d.name) for d in DIMENSIONS.values()], "kinds": DataRule.Kind.choices}
+    return {"dimensions": [(d.code, d.display_name) for d in DIMENSIONS.values()], "kinds": DataRule.Kind.choices}
 
 
 # --- users ------------------------------------------------------------------------------------
 
-USER_EXPORT_HEADERS = ["用户编码", "用户名称", "用户类型", "机构类型", "财政区划", "预算单位", "代理银行", "处室",
-                       "管理者", "用户类别", "过期日期", "状态", "备注", "创建日期", "修改日期"]
+USER_EXPORT_HEADERS = [gettext_lazy("用户编码"), gettext_lazy("用户名称"), gettext_lazy("用户类型"),
+                       gettext_lazy("机构类型"), gettext_lazy("财政区划"), gettext_lazy("预算单位"),
+                       gettext_lazy("代理银行"), gettext_lazy("处室"), gettext_lazy("管理者"),
+                       gettext_lazy("用户类别"), gettext_lazy("过期日期"), gettext_lazy("状态"),
+                       gettext_lazy("备注"), gettext_lazy("创建日期"), gettext_lazy("修改日期")]
 
 
 def _user_row(u: User) -> list:
@@ -128,7 +133,7 @@ def users(request):
     qs = selectors.users_for(user=request.user, q=f["q"], status=f["status"], user_type=f["user_type"],
                              org_type=f["org_type"], group_id=_int_or_none(f["group"]))
     if wants_export(request):
-        return xlsx_response("用户.xlsx", USER_EXPORT_HEADERS, (_user_row(u) for u in qs.iterator()))
+        return xlsx_response(_("用户.xlsx"), USER_EXPORT_HEADERS, (_user_row(u) for u in qs.iterator()))
     ctx = page(request, qs)
     ctx.update(f=f, statuses=Status.choices, user_types=User.UserType.choices, org_types=User.OrgType.choices,
                groups=selectors.groups(kind="user"), can_manage=can(request.user, "iam.user.manage"))
@@ -309,8 +314,10 @@ def group_delete(request, kind: str, pk: int):
 
 # --- roles ------------------------------------------------------------------------------------
 
-ROLE_EXPORT_HEADERS = ["角色编码", "角色名称", "角色类别", "管理者", "过期日期", "状态", "用户数", "备注", "创建日期",
-                       "修改日期"]
+ROLE_EXPORT_HEADERS = [gettext_lazy("角色编码"), gettext_lazy("角色名称"), gettext_lazy("角色类别"),
+                       gettext_lazy("管理者"), gettext_lazy("过期日期"), gettext_lazy("状态"),
+                       gettext_lazy("用户数"), gettext_lazy("备注"), gettext_lazy("创建日期"),
+                       gettext_lazy("修改日期")]
 
 
 @needs("iam.role.view")
@@ -321,7 +328,7 @@ def roles(request):
         rows = ([r.code, r.name, r.group.name if r.group_id else "", r.manager.username if r.manager_id else "",
                  r.expires_on, r.get_status_display(), r.user_count, r.note,
                  timezone.localtime(r.created_at).date(), timezone.localtime(r.updated_at).date()] for r in qs)
-        return xlsx_response("角色.xlsx", ROLE_EXPORT_HEADERS, rows)
+        return xlsx_response(_("角色.xlsx"), ROLE_EXPORT_HEADERS, rows)
     ctx = page(request, qs)
     ctx.update(f=f, statuses=Status.choices, groups=selectors.groups(kind="role"),
                can_manage=can(request.user, "iam.role.manage"))
@@ -442,7 +449,7 @@ def role_rules(request, pk: int):
         rows = _rule_rows(selectors.role_rules(role=role))
     return render(request, "iam/rules_editor.html", {
         "role": role, "target": None, "rows": rows, "can_edit": can(request.user, "iam.scope.manage"),
-        "title": _("角色数据权限") + f"：{role.code} {role.name}",
+        "title": _("角色数据权限：%(code)s %(name)s") % {"code": role.code, "name": role.name},
         "other_roles": selectors.roles_for(user=request.user).exclude(pk=role.pk), **_rule_editor_ctx()})
 
 
@@ -479,7 +486,8 @@ def role_user_rules(request, pk: int, user_pk: int):
         rows = _rule_rows(selectors.user_role_rules(role=role, user_id=member.pk))
     return render(request, "iam/rules_editor.html", {
         "role": role, "target": member, "rows": rows, "can_edit": can(request.user, "iam.scope.manage"),
-        "title": _("角色下用户的数据权限") + f"：{role.code} / {member.username} {member.name}",
+        "title": _("角色下用户的数据权限：%(code)s / %(user)s %(name)s") % {
+            "code": role.code, "user": member.username, "name": member.name},
         "role_rules": selectors.role_rules(role=role),
         "other_members": [u for u in selectors.role_users(role=role) if u.pk != member.pk], **_rule_editor_ctx()})
 

@@ -84,7 +84,7 @@ class IndicatorOut(Schema):
 
     @staticmethod
     def resolve_status_name(obj: Indicator) -> str:
-        return obj.get_status_display()
+        return str(obj.get_status_display())
 
 
 class IndicatorPage(Schema):
@@ -139,7 +139,7 @@ class MovementOut(Schema):
 
     @staticmethod
     def resolve_kind_name(obj: Movement) -> str:
-        return obj.get_kind_display()
+        return str(obj.get_kind_display())
 
 
 class LineageOut(Schema):
@@ -215,11 +215,11 @@ class AdjustmentOut(Schema):
 
     @staticmethod
     def resolve_kind_name(obj: Adjustment) -> str:
-        return obj.get_kind_display()
+        return str(obj.get_kind_display())
 
     @staticmethod
     def resolve_status_name(obj: Adjustment) -> str:
-        return obj.get_status_display()
+        return str(obj.get_status_display())
 
     @staticmethod
     def resolve_lines(obj: Adjustment):

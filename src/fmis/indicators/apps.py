@@ -8,6 +8,7 @@ class IndicatorsConfig(AppConfig):
 
     def ready(self):
         from django.urls import reverse
+        from django.utils.translation import gettext_lazy
 
         from fmis.indicators import functions as fn
         from fmis.indicators import services
@@ -15,7 +16,7 @@ class IndicatorsConfig(AppConfig):
         from fmis.platform.workflow.registry import register_document_type
 
         register_document_type(
-            services.DOC_INDICATOR, "预算指标", Indicator,
+            services.DOC_INDICATOR, gettext_lazy("预算指标"), Indicator,
             title=lambda ind: f"{ind.code} {ind.title}",
             url=lambda ind: reverse("indicators:detail", args=[ind.pk]),
             view_function=fn.VIEW, submit_function=fn.MANAGE,
@@ -24,7 +25,7 @@ class IndicatorsConfig(AppConfig):
             prepare=services.lock_for_review,
         )
         register_document_type(
-            services.DOC_ADJUSTMENT, "指标调整单", Adjustment,
+            services.DOC_ADJUSTMENT, gettext_lazy("指标调整单"), Adjustment,
             title=lambda adj: f"{adj.number} {adj.get_kind_display()}",
             url=lambda adj: reverse("indicators:adjustment", args=[adj.pk]),
             view_function=fn.ADJUST, submit_function=fn.ADJUST,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fmis.iam.querysets import RestrictedQuerySet
 from fmis.platform.fields import MoneyField
@@ -18,17 +20,17 @@ from fmis.platform.money import ZERO
 
 class Indicator(models.Model):
     class Status(models.TextChoices):
-        DRAFT = "draft", "录入"
-        REVIEWING = "reviewing", "审核中"
-        UNDISTRIBUTED = "undistributed", "待分"
-        DISTRIBUTED = "distributed", "已下达待确认"
-        EXECUTABLE = "executable", "可执行"
-        CLOSED = "closed", "已结束"
-        REJECTED = "rejected", "不予通过"
+        DRAFT = "draft", pgettext_lazy("status", "录入")
+        REVIEWING = "reviewing", _("审核中")
+        UNDISTRIBUTED = "undistributed", _("待分")
+        DISTRIBUTED = "distributed", _("已下达待确认")
+        EXECUTABLE = "executable", _("可执行")
+        CLOSED = "closed", _("已结束")
+        REJECTED = "rejected", pgettext_lazy("status", "不予通过")
 
     class PayMode(models.TextChoices):
-        DIRECT = "direct", "直接支付"
-        AUTHORIZED = "authorized", "授权支付"
+        DIRECT = "direct", _("直接支付")
+        AUTHORIZED = "authorized", _("授权支付")
 
     fiscal_year = models.PositiveSmallIntegerField("预算年度")
     region = models.ForeignKey("orgs.Region", verbose_name="财政区划", on_delete=models.PROTECT,
@@ -94,25 +96,25 @@ class Movement(models.Model):
     """One change to an indicator's figures. Append-only (a trigger refuses UPDATE and DELETE)."""
 
     class Kind(models.TextChoices):
-        ISSUE = "issue", "下达"
-        DISTRIBUTE_OUT = "distribute_out", "分配调出"
-        DISTRIBUTE_IN = "distribute_in", "分配调入"
-        ADJUST_UP = "adjust_up", "调增"
-        ADJUST_DOWN = "adjust_down", "调减"
-        TRANSFER_OUT = "transfer_out", "调剂调出"
-        TRANSFER_IN = "transfer_in", "调剂调入"
-        ADVANCE = "advance", "预拨"
-        FREEZE = "freeze", "冻结"
-        UNFREEZE = "unfreeze", "解冻"
-        RESERVE = "reserve", "申请占用"
-        RELEASE = "release", "释放占用"
-        CONSUME = "consume", "支付"
-        REFUND = "refund", "退款"
-        CORRECT_OUT = "correct_out", "更正调出"
-        CORRECT_IN = "correct_in", "更正调入"
-        CARRY_OVER_OUT = "carry_over_out", "结转调出"
-        CARRY_OVER_IN = "carry_over_in", "结转调入"
-        RECOVER = "recover", "收回"
+        ISSUE = "issue", _("下达")
+        DISTRIBUTE_OUT = "distribute_out", _("分配调出")
+        DISTRIBUTE_IN = "distribute_in", _("分配调入")
+        ADJUST_UP = "adjust_up", _("调增")
+        ADJUST_DOWN = "adjust_down", _("调减")
+        TRANSFER_OUT = "transfer_out", _("调剂调出")
+        TRANSFER_IN = "transfer_in", _("调剂调入")
+        ADVANCE = "advance", _("预拨")
+        FREEZE = "freeze", _("冻结")
+        UNFREEZE = "unfreeze", _("解冻")
+        RESERVE = "reserve", _("申请占用")
+        RELEASE = "release", _("释放占用")
+        CONSUME = "consume", _("支付")
+        REFUND = "refund", _("退款")
+        CORRECT_OUT = "correct_out", _("更正调出")
+        CORRECT_IN = "correct_in", _("更正调入")
+        CARRY_OVER_OUT = "carry_over_out", _("结转调出")
+        CARRY_OVER_IN = "carry_over_in", _("结转调入")
+        RECOVER = "recover", _("收回")
 
     indicator = models.ForeignKey(Indicator, verbose_name="指标", on_delete=models.PROTECT, related_name="movements")
     kind = models.CharField("类型", max_length=20, choices=Kind.choices)
@@ -145,20 +147,20 @@ class Adjustment(models.Model):
     """
 
     class Kind(models.TextChoices):
-        ADJUST_UP = "adjust_up", "调增"
-        ADJUST_DOWN = "adjust_down", "调减"
-        TRANSFER = "transfer", "调剂"
-        ADVANCE = "advance", "预拨"
-        FREEZE = "freeze", "冻结"
-        UNFREEZE = "unfreeze", "解冻"
-        CARRY_OVER = "carry_over", "结转"
-        RECOVER = "recover", "结余收回"
+        ADJUST_UP = "adjust_up", _("调增")
+        ADJUST_DOWN = "adjust_down", _("调减")
+        TRANSFER = "transfer", _("调剂")
+        ADVANCE = "advance", _("预拨")
+        FREEZE = "freeze", _("冻结")
+        UNFREEZE = "unfreeze", _("解冻")
+        CARRY_OVER = "carry_over", _("结转")
+        RECOVER = "recover", _("结余收回")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "草稿"
-        REVIEWING = "reviewing", "审核中"
-        APPLIED = "applied", "已生效"
-        REJECTED = "rejected", "不予通过"
+        DRAFT = "draft", _("草稿")
+        REVIEWING = "reviewing", _("审核中")
+        APPLIED = "applied", _("已生效")
+        REJECTED = "rejected", pgettext_lazy("status", "不予通过")
 
     fiscal_year = models.PositiveSmallIntegerField("预算年度")
     region = models.ForeignKey("orgs.Region", verbose_name="财政区划", on_delete=models.PROTECT, related_name="+")
@@ -216,13 +218,13 @@ class ControlRule(models.Model):
     """
 
     class Level(models.TextChoices):
-        HARD = "hard", "刚性控制"
-        WARNING = "warning", "预警提示"
-        NONE = "none", "不控制"
+        HARD = "hard", _("刚性控制")
+        WARNING = "warning", _("预警提示")
+        NONE = "none", _("不控制")
 
     class Match(models.TextChoices):
-        EXACT = "exact", "完全一致"
-        SUBTREE = "subtree", "本级及下级"
+        EXACT = "exact", _("完全一致")
+        SUBTREE = "subtree", _("本级及下级")
 
     fiscal_year = models.PositiveSmallIntegerField("预算年度")
     region = models.ForeignKey("orgs.Region", verbose_name="财政区划", on_delete=models.PROTECT, related_name="+")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db.models import Q, QuerySet, Sum
+from django.utils.translation import gettext_lazy
 
 from fmis.indicators.functions import ADJUST, CONTROL_MANAGE, EXECUTION_VIEW, VIEW
 from fmis.indicators.models import Adjustment, ControlRule, Indicator, Movement
@@ -71,8 +72,10 @@ def movements_of(*, indicator: Indicator) -> QuerySet[Movement]:
             .order_by("id"))
 
 
-MOVEMENT_HEADERS = ["时间", "类型", "指标金额变动", "冻结变动", "占用变动", "支付变动", "对方指标", "来源单据类型",
-                    "来源单据号", "说明"]
+MOVEMENT_HEADERS = [gettext_lazy("时间"), gettext_lazy("类型"), gettext_lazy("指标金额变动"),
+                    gettext_lazy("冻结变动"), gettext_lazy("占用变动"), gettext_lazy("支付变动"),
+                    gettext_lazy("对方指标"), gettext_lazy("来源单据类型"), gettext_lazy("来源单据号"),
+                    gettext_lazy("说明")]
 
 
 def movement_rows(qs):
@@ -81,9 +84,13 @@ def movement_rows(qs):
                m.counterpart.code if m.counterpart_id else "", m.source_type, m.source_no, m.note]
 
 
-EXPORT_HEADERS = ["预算年度", "财政区划", "预算单位", "指标编号", "指标文号", "指标说明", "项目代码", "支出功能分类",
-                  "政府经济分类", "部门经济分类", "资金性质", "指标类型", "支付方式", "状态", "指标金额", "冻结金额",
-                  "已申请未支付", "已支付", "可用金额", "来源指标"]
+EXPORT_HEADERS = [gettext_lazy("预算年度"), gettext_lazy("财政区划"), gettext_lazy("预算单位"),
+                  gettext_lazy("指标编号"), gettext_lazy("指标文号"), gettext_lazy("指标说明"),
+                  gettext_lazy("项目代码"), gettext_lazy("支出功能分类"), gettext_lazy("政府经济分类"),
+                  gettext_lazy("部门经济分类"), gettext_lazy("资金性质"), gettext_lazy("指标类型"),
+                  gettext_lazy("支付方式"), gettext_lazy("状态"), gettext_lazy("指标金额"),
+                  gettext_lazy("冻结金额"), gettext_lazy("已申请未支付"), gettext_lazy("已支付"),
+                  gettext_lazy("可用金额"), gettext_lazy("来源指标")]
 
 
 def export_rows(qs):
@@ -117,7 +124,9 @@ def execution_summary(*, user, fiscal_year: int | None = None, group: str = "age
     return out
 
 
-EXECUTION_HEADERS = ["编码", "名称", "预算数", "冻结", "已申请未支付", "已支付", "可用金额", "执行率(%)"]
+EXECUTION_HEADERS = [gettext_lazy("编码"), gettext_lazy("名称"), gettext_lazy("预算数"),
+                     gettext_lazy("冻结"), gettext_lazy("已申请未支付"), gettext_lazy("已支付"),
+                     gettext_lazy("可用金额"), gettext_lazy("执行率(%)")]
 
 
 def execution_rows(rows):

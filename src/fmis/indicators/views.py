@@ -59,7 +59,7 @@ def indicator_list(request):
                "func_code": g.get("func_code", "").strip(), "fund_type": g.get("fund_type", "").strip()}
     qs = selectors.indicators_for(user=request.user, fiscal_year=_year(request), **filters)
     if wants_export(request):
-        return xlsx_response("预算指标.xlsx", selectors.EXPORT_HEADERS, selectors.export_rows(qs))
+        return xlsx_response(_("预算指标.xlsx"), selectors.EXPORT_HEADERS, selectors.export_rows(qs))
     ctx = page(request, qs)
     ctx.update(filters, year=g.get("year", ""), statuses=Indicator.Status.choices,
                can_manage=can(request.user, MANAGE), can_import=can(request.user, IMPORT),
@@ -87,7 +87,7 @@ def indicator_detail(request, pk: int):
     ind = selectors.indicator_detail(user=request.user, indicator_id=pk)
     moves = selectors.movements_of(indicator=ind)
     if wants_export(request):
-        return xlsx_response(f"指标变动-{ind.code}.xlsx", selectors.MOVEMENT_HEADERS, selectors.movement_rows(moves))
+        return xlsx_response(_("指标变动-%(code)s.xlsx") % {"code": ind.code}, selectors.MOVEMENT_HEADERS, selectors.movement_rows(moves))
     ctx = page(request, moves, size=100)
     ctx["rows"] = [(m, _source_link(m)) for m in ctx["page_obj"].object_list]
     S = Indicator.Status
@@ -233,8 +233,9 @@ def adjustment_list(request):
     if wants_export(request):
         rows = ([a.number, a.fiscal_year, a.region.code, a.get_kind_display(), a.reason, a.doc_no,
                  a.get_status_display(), a.total, a.created_by.name, a.created_at] for a in qs)
-        return xlsx_response("指标调整单.xlsx", ["调整单号", "预算年度", "财政区划", "调整类型", "调整原因", "调整文号",
-                                            "状态", "金额", "经办人", "创建时间"], rows)
+        headers = [_("调整单号"), _("预算年度"), _("财政区划"), _("调整类型"), _("调整原因"), _("调整文号"), _("状态"),
+                   _("金额"), _("经办人"), _("创建时间")]
+        return xlsx_response(_("指标调整单.xlsx"), headers, rows)
     ctx = page(request, qs)
     ctx.update(q=g.get("q", ""), status=g.get("status", ""), kind=g.get("kind", ""),
                statuses=Adjustment.Status.choices, kinds=Adjustment.Kind.choices)
@@ -310,7 +311,7 @@ def execution(request):
         group = "agency"
     rows = selectors.execution_summary(user=request.user, fiscal_year=_year(request), group=group)
     if wants_export(request):
-        return xlsx_response("预算执行情况.xlsx", selectors.EXECUTION_HEADERS, selectors.execution_rows(rows))
+        return xlsx_response(_("预算执行情况.xlsx"), selectors.EXECUTION_HEADERS, selectors.execution_rows(rows))
     totals = {k: sum((r[k] for r in rows), start=services.ZERO) for k in ("budget", "frozen", "reserved", "paid",
                                                                          "available")}
     totals["rate"] = (totals["paid"] * 100 / totals["budget"]).quantize(services.Decimal("0.01")) \

@@ -43,7 +43,7 @@ class RegionOut(Schema):
 
     @staticmethod
     def resolve_level_name(obj: Region) -> str:
-        return obj.get_level_display()
+        return str(obj.get_level_display())
 
     @staticmethod
     def resolve_parent_code(obj: Region) -> str | None:
@@ -99,11 +99,11 @@ class AgencyOut(Schema):
 
     @staticmethod
     def resolve_kind_name(obj: Agency) -> str:
-        return obj.get_kind_display()
+        return str(obj.get_kind_display())
 
     @staticmethod
     def resolve_status_name(obj: Agency) -> str:
-        return obj.get_status_display()
+        return str(obj.get_status_display())
 
 
 class AgencyPage(Schema):

@@ -5,6 +5,8 @@ from typing import ClassVar
 from django.db import models
 from django.db.models import Case, F, Q, When
 from django.db.models.functions import Left
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fmis.iam.querysets import RestrictedQuerySet
 
@@ -16,10 +18,10 @@ CODE_CHARS_RE = r"^[0-9A-Za-z]+$"
 
 class Region(models.Model):
     class Level(models.IntegerChoices):
-        CENTRAL = 0, "中央"
-        PROVINCE = 1, "省"
-        CITY = 2, "市"
-        COUNTY = 3, "县"
+        CENTRAL = 0, _("中央")
+        PROVINCE = 1, _("省")
+        CITY = 2, _("市")
+        COUNTY = 3, _("县")
 
     code = models.CharField("区划编码", max_length=9, unique=True)
     name = models.CharField("区划名称", max_length=100)
@@ -72,13 +74,13 @@ class Agency(models.Model):
     supervising department's code (region code 6 + department 3 + unit 3)."""
 
     class Kind(models.TextChoices):
-        ADMINISTRATIVE = "admin", "行政单位"
-        INSTITUTION = "inst", "事业单位"
-        OTHER = "other", "其他"
+        ADMINISTRATIVE = "admin", _("行政单位")
+        INSTITUTION = "inst", _("事业单位")
+        OTHER = "other", _("其他")
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "正常"
-        DISABLED = "disabled", "停用"
+        ACTIVE = "active", _("正常")
+        DISABLED = "disabled", pgettext_lazy("status", "停用")
 
     code = models.CharField("单位编码", max_length=30, unique=True)
     name = models.CharField("单位名称", max_length=200)

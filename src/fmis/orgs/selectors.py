@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext, gettext_lazy, pgettext
 
 from fmis.iam.permissions import can, restrict
 from fmis.orgs.functions import AGENCY_VIEW, BANK_VIEW, REGION_VIEW
@@ -55,7 +56,9 @@ def region_children(*, user, region: Region) -> QuerySet[Region]:
     return regions_for(user=user).filter(parent=region)
 
 
-REGION_EXPORT_HEADERS = ["区划编码", "区划名称", "级次", "上级区划编码", "上级区划名称", "财政部门", "状态"]
+REGION_EXPORT_HEADERS = [gettext_lazy("区划编码"), gettext_lazy("区划名称"), gettext_lazy("级次"),
+                         gettext_lazy("上级区划编码"), gettext_lazy("上级区划名称"),
+                         gettext_lazy("财政部门"), gettext_lazy("状态")]
 
 
 def region_export_rows(qs: QuerySet[Region]) -> Iterator[list]:
@@ -63,7 +66,7 @@ def region_export_rows(qs: QuerySet[Region]) -> Iterator[list]:
     for r in qs.values_list("code", "name", "level", "parent__code", "parent__name", "finance_department__name",
                             "is_active").iterator(chunk_size=2000):
         code, name, level, pcode, pname, dept, active = r
-        yield [code, name, levels.get(level, level), pcode or "", pname or "", dept or "", "启用" if active else "停用"]
+        yield [code, name, levels.get(level, level), pcode or "", pname or "", dept or "", pgettext("status", "启用") if active else pgettext("status", "停用")]
 
 
 # --- agencies ----------------------------------------------------------------------------------
@@ -99,8 +102,9 @@ def agency_subordinates(*, user, agency: Agency, function: str = AGENCY_VIEW) ->
     return agencies_for(user=user, function=function).filter(parent=agency)
 
 
-AGENCY_EXPORT_HEADERS = ["单位编码", "单位名称", "财政区划编码", "财政区划名称", "主管部门编码", "主管部门名称",
-                         "单位类型", "状态"]
+AGENCY_EXPORT_HEADERS = [gettext_lazy("单位编码"), gettext_lazy("单位名称"), gettext_lazy("财政区划编码"),
+                         gettext_lazy("财政区划名称"), gettext_lazy("主管部门编码"),
+                         gettext_lazy("主管部门名称"), gettext_lazy("单位类型"), gettext_lazy("状态")]
 
 
 def agency_export_rows(qs: QuerySet[Agency]) -> Iterator[list]:
@@ -127,12 +131,13 @@ def bank_detail(*, user, bank_id: int, function: str = BANK_VIEW) -> Bank:
     return bank
 
 
-BANK_EXPORT_HEADERS = ["银行编码", "银行名称", "代理银行", "状态"]
+BANK_EXPORT_HEADERS = [gettext_lazy("银行编码"), gettext_lazy("银行名称"), gettext_lazy("代理银行"),
+                       gettext_lazy("状态")]
 
 
 def bank_export_rows(qs: QuerySet[Bank]) -> Iterator[list]:
     for code, name, agent, active in qs.values_list("code", "name", "is_agent", "is_active").iterator():
-        yield [code, name, "是" if agent else "否", "启用" if active else "停用"]
+        yield [code, name, gettext("是") if agent else gettext("否"), pgettext("status", "启用") if active else pgettext("status", "停用")]
 
 
 def branches_for(*, user, q: str = "", bank_id: int | None = None, region_code: str = "",
@@ -153,11 +158,13 @@ def branch_detail(*, user, branch_id: int, function: str = BANK_VIEW) -> BankBra
     return branch
 
 
-BRANCH_EXPORT_HEADERS = ["网点编码", "网点名称", "银行编码", "银行名称", "财政区划编码", "财政区划名称", "状态"]
+BRANCH_EXPORT_HEADERS = [gettext_lazy("网点编码"), gettext_lazy("网点名称"), gettext_lazy("银行编码"),
+                         gettext_lazy("银行名称"), gettext_lazy("财政区划编码"),
+                         gettext_lazy("财政区划名称"), gettext_lazy("状态")]
 
 
 def branch_export_rows(qs: QuerySet[BankBranch]) -> Iterator[list]:
     for r in qs.values_list("code", "name", "bank__code", "bank__name", "region__code", "region__name",
                             "is_active").iterator(chunk_size=2000):
         *cols, active = r
-        yield [*cols, "启用" if active else "停用"]
+        yield [*cols, pgettext("status", "启用") if active else pgettext("status", "停用")]

@@ -90,7 +90,7 @@ def validate_region_code(*, code: str, level: int, parent: Region | None) -> Non
                                    field="parent")
         return
     if parent.level not in allowed:
-        want = "、".join(LEVEL_NAMES[a] for a in allowed if a is not None)
+        want = "、".join(str(LEVEL_NAMES[a]) for a in allowed if a is not None)
         raise ValidationFailed(
             "orgs.region.parent_level",
             f"{LEVEL_NAMES[level]}级区划的上级应为{want}级区划，{parent.code} {parent.name} 是{LEVEL_NAMES[parent.level]}级",

@@ -71,7 +71,7 @@ def regions(request):
     level = request.GET.get("level", "")
     qs = selectors.regions_for(user=request.user, q=q, level=int(level) if level.isdigit() else None)
     if wants_export(request):
-        return _export(request, "财政区划.xlsx", selectors.REGION_EXPORT_HEADERS, selectors.region_export_rows(qs))
+        return _export(request, _("财政区划.xlsx"), selectors.REGION_EXPORT_HEADERS, selectors.region_export_rows(qs))
     ctx = page(request, qs)
     ctx.update(q=q, level=level, levels=Region.Level.choices, can_manage=can(request.user, REGION_MANAGE),
                can_export=can(request.user, EXPORT))
@@ -147,7 +147,7 @@ def agencies(request):
                                 status=status if status in Agency.Status.values else "",
                                 kind=kind if kind in Agency.Kind.values else "")
     if wants_export(request):
-        return _export(request, "预算单位.xlsx", selectors.AGENCY_EXPORT_HEADERS, selectors.agency_export_rows(qs))
+        return _export(request, _("预算单位.xlsx"), selectors.AGENCY_EXPORT_HEADERS, selectors.agency_export_rows(qs))
     ctx = page(request, qs)
     ctx.update(q=q, status=status, kind=kind, region=region_code, statuses=Agency.Status.choices,
                kinds=Agency.Kind.choices, can_manage=can(request.user, AGENCY_MANAGE),
@@ -214,7 +214,7 @@ def banks(request):
     q = request.GET.get("q", "").strip()
     qs = selectors.banks_for(user=request.user, q=q)
     if wants_export(request):
-        return _export(request, "代理银行.xlsx", selectors.BANK_EXPORT_HEADERS, selectors.bank_export_rows(qs))
+        return _export(request, _("代理银行.xlsx"), selectors.BANK_EXPORT_HEADERS, selectors.bank_export_rows(qs))
     ctx = page(request, qs)
     ctx.update(q=q, can_manage=can(request.user, BANK_MANAGE), can_export=can(request.user, EXPORT))
     return render(request, "orgs/bank_list.html", ctx)
@@ -277,7 +277,7 @@ def branches(request):
     qs = selectors.branches_for(user=request.user, q=q, region_code=region_code,
                                 bank_id=int(bank) if bank.isdigit() else None)
     if wants_export(request):
-        return _export(request, "银行网点.xlsx", selectors.BRANCH_EXPORT_HEADERS, selectors.branch_export_rows(qs))
+        return _export(request, _("银行网点.xlsx"), selectors.BRANCH_EXPORT_HEADERS, selectors.branch_export_rows(qs))
     ctx = page(request, qs)
     ctx.update(q=q, region=region_code, bank=bank, banks=selectors.banks_for(user=request.user),
                can_manage=can(request.user, BANK_MANAGE), can_export=can(request.user, EXPORT))

@@ -17,8 +17,8 @@ class LanguageMiddleware:
         lang = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
         if lang not in self.supported:
             lang = settings.LANGUAGE_CODE
-        translation.activate(lang)
         request.LANGUAGE_CODE = lang
-        response = self.get_response(request)
+        with translation.override(lang):  # restores the previous language after the response
+            response = self.get_response(request)
         response.headers.setdefault("Content-Language", lang)
         return response

@@ -1,6 +1,7 @@
 """Platform tables: the audit log, domain event log and the outbox."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class AuditRecord(models.Model):
@@ -44,9 +45,9 @@ class OutboxMessage(models.Model):
     """A message that leaves the process, written in the business transaction."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "待发送"
-        SENT = "sent", "已发送"
-        FAILED = "failed", "发送失败"
+        PENDING = "pending", _("待发送")
+        SENT = "sent", _("已发送")
+        FAILED = "failed", _("发送失败")
 
     topic = models.CharField("主题", max_length=100)
     key = models.CharField("幂等键", max_length=200)

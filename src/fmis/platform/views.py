@@ -34,7 +34,10 @@ class AuditFilterForm(forms.Form):
                               widget=forms.DateInput(attrs={"type": "date"}))
 
 
-EXPORT_HEADERS = ["ID", "时间", "操作人ID", "操作人", "操作", "对象类型", "对象ID", "对象", "修改前", "修改后", "哈希"]
+EXPORT_HEADERS = ["ID", gettext_lazy("时间"), gettext_lazy("操作人ID"), gettext_lazy("操作人"),
+                  gettext_lazy("操作"), gettext_lazy("对象类型"), gettext_lazy("对象ID"),
+                  gettext_lazy("对象"), gettext_lazy("修改前"), gettext_lazy("修改后"),
+                  gettext_lazy("哈希")]
 
 
 def _export_rows(qs):
@@ -61,7 +64,8 @@ def audit_list(request):
             f"{form.fields[f].label}: {'，'.join(errs)}" for f, errs in form.errors.items())
     if wants_export(request) and not error:
         stamp = timezone.localtime().strftime("%Y%m%d%H%M%S")
-        return xlsx_response(f"审计日志_{stamp}.xlsx", EXPORT_HEADERS, _export_rows(qs), sheet="审计日志")
+        return xlsx_response(_("审计日志_%(stamp)s.xlsx") % {"stamp": stamp}, EXPORT_HEADERS, _export_rows(qs),
+                             sheet=_("审计日志"))
     ctx = page(request, qs)
     ctx.update(form=form, error=error)
     return render(request, "platform/audit_list.html", ctx)

@@ -37,12 +37,12 @@ def build_workbook(headers: Sequence[str], rows: Iterable[Sequence], *, sheet: s
     from openpyxl.styles import Font
 
     wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title=sheet[:31])
+    ws = wb.create_sheet(title=str(sheet)[:31])
     from openpyxl.cell import WriteOnlyCell
 
     header_cells = []
     for h in headers:
-        c = WriteOnlyCell(ws, value=h)
+        c = WriteOnlyCell(ws, value=str(h))
         c.font = Font(bold=True)
         header_cells.append(c)
     ws.append(header_cells)
@@ -56,7 +56,7 @@ def build_workbook(headers: Sequence[str], rows: Iterable[Sequence], *, sheet: s
 def xlsx_response(filename: str, headers: Sequence[str], rows: Iterable[Sequence], *, sheet: str = "Sheet1"):
     data = build_workbook(headers, rows, sheet=sheet)
     resp = HttpResponse(data, content_type=XLSX_MIME)
-    resp["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    resp["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(str(filename))}"
     return resp
 
 

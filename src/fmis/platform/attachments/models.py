@@ -53,7 +53,7 @@ class Attachment(models.Model):
         from fmis.platform.workflow import registry
 
         spec = registry.find(self.doc_type)
-        return spec.name if spec else self.doc_type
+        return str(spec.name) if spec else self.doc_type
 
     @property
     def document_title(self) -> str:

@@ -118,7 +118,7 @@ def _review(user, spec, doc) -> dict:
         "steps": list(st.steps), "round": st.round, "submitted_at": st.submitted_at,
         "finished_at": st.finished_at, "actions": [str(a) for a in selectors.available_actions(doc, user, spec.code)],
         "history": [{"version": h.version, "round": h.round, "step_no": h.step_no, "step_name": h.step_name,
-                     "action": h.action, "action_name": h.get_action_display(), "actor": h.actor.username,
+                     "action": h.action, "action_name": str(h.get_action_display()), "actor": h.actor.username,
                      "actor_name": h.actor.name, "at": h.at, "comment": h.comment}
                     for h in selectors.history(doc, spec.code)],
     }

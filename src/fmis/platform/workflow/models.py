@@ -13,6 +13,8 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class ReviewChain(models.Model):
@@ -56,11 +58,11 @@ class ReviewInstance(models.Model):
     with a conditional update, so two people can never act on the same step."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "审核中"
-        APPROVED = "approved", "审核通过"
-        RETURNED = "returned", "已退回"
-        REJECTED = "rejected", "未通过"
-        WITHDRAWN = "withdrawn", "已撤回"
+        PENDING = "pending", _("审核中")
+        APPROVED = "approved", pgettext_lazy("status", "审核通过")
+        RETURNED = "returned", _("已退回")
+        REJECTED = "rejected", _("未通过")
+        WITHDRAWN = "withdrawn", _("已撤回")
 
     FINAL = (Status.APPROVED, Status.REJECTED)
 
@@ -124,7 +126,7 @@ class ReviewInstance(models.Model):
     @property
     def type_name(self) -> str:
         spec = self.spec
-        return spec.name if spec else self.doc_type
+        return str(spec.name) if spec else self.doc_type
 
     @property
     def title(self) -> str:
@@ -152,18 +154,18 @@ class ReviewInstance(models.Model):
     def action_name(self) -> str:
         """The label of the annotated ``done_action`` (set by ``selectors.inbox_done``)."""
         code = getattr(self, "done_action", None)
-        return ReviewAction.Kind(code).label if code else ""
+        return str(ReviewAction.Kind(code).label) if code else ""
 
 
 class ReviewAction(models.Model):
     """One line of a review's history: who did what, when, at which step, and why."""
 
     class Kind(models.TextChoices):
-        SUBMIT = "submit", "提交"
-        APPROVE = "approve", "审核通过"
-        RETURN = "return", "退回"
-        REJECT = "reject", "不予通过"
-        WITHDRAW = "withdraw", "撤回"
+        SUBMIT = "submit", _("提交")
+        APPROVE = "approve", _("审核通过")
+        RETURN = "return", _("退回")
+        REJECT = "reject", _("不予通过")
+        WITHDRAW = "withdraw", _("撤回")
 
     instance = models.ForeignKey(ReviewInstance, verbose_name="审核实例", on_delete=models.CASCADE,
                                  related_name="actions")

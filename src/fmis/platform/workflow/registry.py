@@ -44,7 +44,7 @@ Callback = Callable[..., object]
 @dataclass(frozen=True)
 class DocumentType:
     code: str
-    name: str
+    name: str  # may be a lazy translation string
     model: type[models.Model]
     title: TitleFn
     url: UrlFn | None

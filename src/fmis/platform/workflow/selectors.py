@@ -71,7 +71,7 @@ def inbox_counts(*, user) -> list[InboxCount]:
     out = []
     for r in rows:
         spec = registry.find(r["doc_type"])
-        out.append(InboxCount(r["doc_type"], spec.name if spec else r["doc_type"], r["step_name"], r["n"]))
+        out.append(InboxCount(r["doc_type"], str(spec.name) if spec else r["doc_type"], r["step_name"], r["n"]))
     return out
 
 
@@ -143,7 +143,7 @@ def state(document: models.Model, doc_type: str | None = None) -> ReviewState:
     inst = instance_of(document, spec.code)
     if inst is None:
         return ReviewState(spec.code, NOT_SUBMITTED, "未提交", None, "", (), 0, None, None, None, None)
-    return ReviewState(spec.code, inst.status, inst.get_status_display(),
+    return ReviewState(spec.code, inst.status, str(inst.get_status_display()),
                        inst.step_no if inst.status == Status.PENDING else None,
                        inst.step_name if inst.status == Status.PENDING else "",
                        tuple(s["name"] for s in inst.steps), inst.round, inst.submitted_by_id, inst.submitted_at,
@@ -213,7 +213,7 @@ class ChainRow:
 
     @property
     def name(self) -> str:
-        return self.spec.name
+        return str(self.spec.name)
 
 
 def chains(*, user, search: str = "") -> list[ChainRow]:
@@ -247,4 +247,5 @@ def function_choices() -> list[tuple[str, str]]:
     """Action and menu functions an administrator may put on a step."""
     from fmis.iam.models import Function
 
-    return list(Function.objects.filter(is_active=True).order_by("code").values_list("code", "name"))
+    fns = Function.objects.filter(is_active=True).order_by("code").only("code", "name", "name_en")
+    return [(f.code, f.display_name) for f in fns]

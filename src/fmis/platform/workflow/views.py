@@ -89,7 +89,7 @@ def act(request, doc_type: str, object_id: int, action: str):
         return redirect(back)
     status = inst.get_status_display()
     if inst.status == inst.Status.PENDING:
-        status = f"{status}（{inst.step_name}）"
+        status = _("%(name)s（%(code)s）") % {"name": status, "code": inst.step_name}
     messages.success(request, _("%(action)s成功，当前状态：%(status)s") % {
         "action": services.Kind(action).label, "status": status})
     try:  # a reviewer who saw the document only through the step they just closed goes back to the inbox
