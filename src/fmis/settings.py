@@ -41,6 +41,8 @@ INSTALLED_APPS = [
     "fmis.orgs",
     "fmis.iam",
     "fmis.indicators",
+    "fmis.treasury",
+    "fmis.banksim",
 ]
 
 MIDDLEWARE = [

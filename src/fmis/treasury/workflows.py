@@ -1,0 +1,31 @@
+"""Document types the treasury sends through review chains."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from fmis.platform.workflow.registry import register_document_type
+
+
+def register() -> None:
+    from fmis.treasury import services
+    from fmis.treasury.models import Correction, PaymentApplication
+
+    register_document_type(
+        services.APP_DOC, "支付申请", PaymentApplication,
+        title=lambda d: f"{d.number} {d.payee_name} {d.amount}",
+        url=lambda d: reverse("treasury:application", args=[d.pk]),
+        view_function="treasury.application.view",
+        submit_function="treasury.application.submit",
+        default_steps=[("国库处审核", "treasury.review.application")],
+        callback=services.on_application_review,
+    )
+    register_document_type(
+        services.CORRECTION_DOC, "支付更正", Correction,
+        title=lambda d: f"{d.number} {d.amount}",
+        url=lambda d: reverse("treasury:correction", args=[d.pk]),
+        view_function="treasury.correction.view",
+        submit_function="treasury.correction.submit",
+        default_steps=[("国库处审核", "treasury.review.correction")],
+        callback=services.on_correction_review,
+    )
