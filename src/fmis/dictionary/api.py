@@ -23,6 +23,7 @@ from fmis.dictionary.functions import (
 )
 from fmis.dictionary.models import DataElement, Restructure, Value, ValueVersion
 from fmis.iam.api_auth import requires
+from fmis.platform.listing import api_page
 
 router = Router(tags=["数据字典"])
 
@@ -268,18 +269,13 @@ class PreloadOut(Schema):
     values_existing: int
 
 
-def _page(qs, limit: int, offset: int) -> dict:
-    limit = max(1, min(limit, 1000))
-    offset = max(0, offset)
-    return {"count": qs.count(), "items": list(qs[offset:offset + limit])}
-
 
 # --------------------------------------------------------------------------- elements
 
 @router.get("/elements", response=ElementPage)
 @requires(ELEMENT_VIEW)
 def list_elements(request, q: str = "", status: str = "", limit: int = 50, offset: int = 0):
-    return _page(selectors.elements_for(user=request.user, q=q, status=status), limit, offset)
+    return api_page(selectors.elements_for(user=request.user, q=q, status=status), limit, offset)
 
 
 @router.post("/elements", response={201: ElementOut})
@@ -322,7 +318,7 @@ def set_version_fields(request, code: str, body: VersionFieldsIn):
 @requires(ELEMENT_VIEW)
 def list_values(request, code: str, q: str = "", status: str = "", limit: int = 200, offset: int = 0):
     element = selectors.element_for(user=request.user, code=code)
-    return _page(selectors.values_for(user=request.user, element=element, q=q, status=status)
+    return api_page(selectors.values_for(user=request.user, element=element, q=q, status=status)
                  .select_related("element"), limit, offset)
 
 
@@ -420,7 +416,7 @@ def export_values(request, code: str, ids: str = "") -> HttpResponse:
 @requires(VIEW_VIEW)
 def preview_view(request, body: PreviewIn, limit: int = 200, offset: int = 0):
     expr = filters.normalize(body.filter)
-    return _page(selectors.preview_view_values(user=request.user, source_code=body.source, expr=expr)
+    return api_page(selectors.preview_view_values(user=request.user, source_code=body.source, expr=expr)
                  .select_related("element"), limit, offset)
 
 
@@ -466,7 +462,7 @@ def delete_view(request, code: str):
 @requires(VIEW_VIEW)
 def view_values(request, code: str, q: str = "", limit: int = 200, offset: int = 0):
     view = selectors.view_for(user=request.user, code=code)
-    return _page(selectors.view_values_for(user=request.user, view=view, q=q).select_related("element"), limit,
+    return api_page(selectors.view_values_for(user=request.user, view=view, q=q).select_related("element"), limit,
                  offset)
 
 

@@ -24,6 +24,7 @@ from fmis.iam.dimensions import DIMENSIONS
 from fmis.iam.models import ApiToken, DataRule, Delegation, Role, User
 from fmis.iam.permissions import RoleScope, role_contexts
 from fmis.platform.errors import ValidationFailed
+from fmis.platform.listing import api_page
 
 router = Router(tags=["iam"])
 
@@ -35,11 +36,6 @@ class Paging(Schema):
     limit: int = 50
     offset: int = 0
 
-
-def _page(qs, paging: Paging) -> dict:
-    limit = max(1, min(paging.limit, MAX_LIMIT))
-    offset = max(0, paging.offset)
-    return {"count": qs.count(), "items": list(qs[offset:offset + limit])}
 
 
 # --- schemas -----------------------------------------------------------------------------------
@@ -431,7 +427,7 @@ def change_password(request, body: ChangePasswordIn):
 def list_users(request, filters: Query[UserFilter]):
     qs = selectors.users_for(user=request.user, q=filters.q, status=filters.status, user_type=filters.user_type,
                              org_type=filters.org_type, group_id=filters.group_id)
-    return _page(qs, filters)
+    return api_page(qs, filters.limit, filters.offset)
 
 
 @router.get("/users/{user_id}", response=UserOut)
@@ -558,7 +554,7 @@ def delete_group(request, kind: str, group_id: int):
 @requires("iam.role.view")
 def list_roles(request, filters: Query[RoleFilter]):
     qs = selectors.roles_for(user=request.user, q=filters.q, status=filters.status, group_id=filters.group_id)
-    return _page(qs, filters)
+    return api_page(qs, filters.limit, filters.offset)
 
 
 @router.get("/roles/{role_id}", response=RoleDetailOut)

@@ -29,16 +29,11 @@ from fmis.indicators.functions import (
     VIEW,
 )
 from fmis.indicators.models import Adjustment, ControlRule, Indicator, Movement
+from fmis.platform.listing import api_page
 
 router = Router(tags=["indicators"])
 
-MAX_LIMIT = 500
 
-
-def _page(qs, limit: int, offset: int) -> dict:
-    limit = max(1, min(limit, MAX_LIMIT))
-    offset = max(0, offset)
-    return {"count": qs.count(), "items": list(qs[offset:offset + limit])}
 
 
 # --- schemas -----------------------------------------------------------------------------------
@@ -340,7 +335,7 @@ def list_indicators(request, filters: Query[IndicatorFilter]):
     qs = selectors.indicators_for(user=request.user, q=filters.q, status=filters.status,
                                   fiscal_year=filters.fiscal_year, agency=filters.agency,
                                   func_code=filters.func_code, fund_type=filters.fund_type)
-    return _page(qs, filters.limit, filters.offset)
+    return api_page(qs, filters.limit, filters.offset)
 
 
 @router.post("/indicators", response={201: IndicatorOut})
@@ -422,7 +417,7 @@ def check_application(request, indicator_id: int, body: CheckIn):
 @router.get("/adjustments", response=AdjustmentPage)
 @requires(ADJUST)
 def list_adjustments(request, q: str = "", status: str = "", kind: str = "", limit: int = 50, offset: int = 0):
-    return _page(selectors.adjustments_for(user=request.user, q=q, status=status, kind=kind), limit, offset)
+    return api_page(selectors.adjustments_for(user=request.user, q=q, status=status, kind=kind), limit, offset)
 
 
 @router.post("/adjustments", response={201: AdjustmentOut})

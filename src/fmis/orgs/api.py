@@ -11,10 +11,10 @@ from fmis.iam.api_auth import requires
 from fmis.orgs import selectors, services
 from fmis.orgs.functions import AGENCY_MANAGE, AGENCY_VIEW, BANK_MANAGE, BANK_VIEW, REGION_MANAGE, REGION_VIEW
 from fmis.orgs.models import Agency, Bank, BankBranch, Region
+from fmis.platform.listing import api_page
 
 router = Router(tags=["orgs"])
 
-MAX_LIMIT = 500
 
 
 class Paging(Schema):
@@ -22,11 +22,6 @@ class Paging(Schema):
     limit: int = 50
     offset: int = 0
 
-
-def _page(qs, paging: Paging) -> dict:
-    limit = max(1, min(paging.limit, MAX_LIMIT))
-    offset = max(0, paging.offset)
-    return {"count": qs.count(), "items": list(qs[offset:offset + limit])}
 
 
 # --- schemas -----------------------------------------------------------------------------------
@@ -203,7 +198,7 @@ class BranchPatch(Schema):
 @router.get("/regions", response=RegionPage)
 @requires(REGION_VIEW)
 def list_regions(request, paging: Query[Paging]):
-    return _page(selectors.regions_for(user=request.user, q=paging.q), paging)
+    return api_page(selectors.regions_for(user=request.user, q=paging.q), paging.limit, paging.offset)
 
 
 @router.get("/regions/{pk}", response=RegionOut)
@@ -247,7 +242,7 @@ def enable_region(request, pk: int):
 def list_agencies(request, filters: Query[AgencyFilter]):
     qs = selectors.agencies_for(user=request.user, q=filters.q, region_code=filters.region_code,
                                 status=filters.status, kind=filters.kind)
-    return _page(qs, filters)
+    return api_page(qs, filters.limit, filters.offset)
 
 
 @router.get("/agencies/{pk}", response=AgencyOut)
@@ -289,7 +284,7 @@ def enable_agency(request, pk: int):
 @router.get("/banks", response=BankPage)
 @requires(BANK_VIEW)
 def list_banks(request, paging: Query[Paging]):
-    return _page(selectors.banks_for(user=request.user, q=paging.q), paging)
+    return api_page(selectors.banks_for(user=request.user, q=paging.q), paging.limit, paging.offset)
 
 
 @router.get("/banks/{pk}", response=BankOut)
@@ -328,7 +323,7 @@ def list_branches(request, filters: Query[BranchFilter]):
     qs = selectors.branches_for(user=request.user, q=filters.q, region_code=filters.region_code)
     if filters.bank_code:
         qs = qs.filter(bank__code=filters.bank_code)
-    return _page(qs, filters)
+    return api_page(qs, filters.limit, filters.offset)
 
 
 @router.get("/branches/{pk}", response=BranchOut)

@@ -20,3 +20,13 @@ def page(request, queryset, *, size: int = DEFAULT_PAGE_SIZE) -> dict:
 
 def wants_export(request) -> bool:
     return request.GET.get("export") == "xlsx"
+
+
+API_MAX_LIMIT = 1000
+
+
+def api_page(queryset, limit: int, offset: int) -> dict:
+    """One page of an API list: ``{"count": total, "items": [...]}``, limit capped at 1,000."""
+    limit = max(1, min(limit, API_MAX_LIMIT))
+    offset = max(0, offset)
+    return {"count": queryset.count(), "items": list(queryset[offset:offset + limit])}

@@ -17,12 +17,12 @@ from ninja import Query, Router, Schema
 
 from fmis.iam.api_auth import requires
 from fmis.platform.errors import ValidationFailed
+from fmis.platform.listing import api_page
 from fmis.treasury import functions as F
 from fmis.treasury import selectors, services
 from fmis.treasury.models import ClearingStatement, Correction, PaymentApplication, PaymentVoucher, Refund
 
 router = Router(tags=["treasury"])
-MAX_LIMIT = 500
 
 
 class Paging(Schema):
@@ -31,11 +31,6 @@ class Paging(Schema):
     limit: int = 50
     offset: int = 0
 
-
-def _page(qs, paging: Paging) -> dict:
-    limit = max(1, min(paging.limit, MAX_LIMIT))
-    offset = max(0, paging.offset)
-    return {"count": qs.count(), "items": list(qs[offset:offset + limit])}
 
 
 def _message(request) -> dict:
@@ -292,7 +287,7 @@ class ConfigOut(Schema):
 @router.get("/applications", response=ApplicationPage)
 @requires(F.APP_VIEW)
 def list_applications(request, paging: Query[Paging]):
-    return _page(selectors.applications_for(user=request.user, q=paging.q, status=paging.status), paging)
+    return api_page(selectors.applications_for(user=request.user, q=paging.q, status=paging.status), paging.limit, paging.offset)
 
 
 @router.get("/applications/{pk}", response=ApplicationOut)
@@ -336,7 +331,7 @@ def reject_application(request, pk: int, body: ReasonIn):
 @router.get("/vouchers", response=VoucherPage)
 @requires(F.VOUCHER_VIEW)
 def list_vouchers(request, paging: Query[Paging]):
-    return _page(selectors.vouchers_for(user=request.user, q=paging.q, status=paging.status), paging)
+    return api_page(selectors.vouchers_for(user=request.user, q=paging.q, status=paging.status), paging.limit, paging.offset)
 
 
 @router.get("/vouchers/{pk}", response=VoucherOut)
@@ -371,7 +366,7 @@ def bank_statement(request):
 @router.get("/refunds", response=RefundPage)
 @requires(F.REFUND_VIEW)
 def list_refunds(request, paging: Query[Paging]):
-    return _page(selectors.refunds_for(user=request.user, q=paging.q), paging)
+    return api_page(selectors.refunds_for(user=request.user, q=paging.q), paging.limit, paging.offset)
 
 
 @router.post("/refunds", response={201: RefundOut})
@@ -383,7 +378,7 @@ def create_refund(request, body: RefundIn):
 @router.get("/corrections", response=CorrectionPage)
 @requires(F.CORRECTION_VIEW)
 def list_corrections(request, paging: Query[Paging]):
-    return _page(selectors.corrections_for(user=request.user, q=paging.q), paging)
+    return api_page(selectors.corrections_for(user=request.user, q=paging.q), paging.limit, paging.offset)
 
 
 @router.post("/corrections", response={201: CorrectionOut})
@@ -408,7 +403,7 @@ def approve_correction(request, pk: int, body: CommentIn):
 @router.get("/clearings", response=ClearingPage)
 @requires(F.CLEARING_VIEW)
 def list_clearings(request, paging: Query[Paging]):
-    return _page(selectors.clearings_for(user=request.user, q=paging.q), paging)
+    return api_page(selectors.clearings_for(user=request.user, q=paging.q), paging.limit, paging.offset)
 
 
 @router.post("/clearings", response=ClearingOut)
@@ -422,7 +417,7 @@ def run_clearing(request, body: ClearingIn):
 @router.get("/plans", response=PlanPage)
 @requires(F.PLAN_VIEW)
 def list_plans(request, paging: Query[Paging]):
-    return _page(selectors.plans_for(user=request.user, q=paging.q), paging)
+    return api_page(selectors.plans_for(user=request.user, q=paging.q), paging.limit, paging.offset)
 
 
 @router.post("/plans", response={201: PlanOut})

@@ -7,10 +7,7 @@ error is shown on the page, and objects out of scope answer 404 like missing one
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -24,27 +21,11 @@ from fmis.indicators.models import Indicator
 from fmis.orgs.models import Agency, Bank, Region
 from fmis.platform.errors import DomainError, NotFound
 from fmis.platform.listing import page, wants_export
+from fmis.platform.web import needs
 from fmis.platform.xlsx import xlsx_response
 from fmis.treasury import forms, selectors, services
 from fmis.treasury import functions as F
 from fmis.treasury.models import PaymentApplication, PaymentVoucher
-
-
-def needs(function: str):
-    def deco(view):
-        @login_required
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if not can(request.user, function):
-                raise HttpForbidden(function)
-            try:
-                return view(request, *args, **kwargs)
-            except NotFound:
-                raise Http404 from None
-
-        return wrapper
-
-    return deco
 
 
 def _listing(request, qs, *, title: str, headers: list[str], row, filename: str, actions=(), statuses=()):

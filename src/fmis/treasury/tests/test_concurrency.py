@@ -32,7 +32,9 @@ def test_many_threads_pay_against_one_indicator(world):
     from fmis.iam.models import User
 
     w = world
-    ind = w.indicator_like("HOT", "20000.00")
+    # 64 first applications alone ask for about 19,000.00 on average: the limit is reached however
+    # slowly the machine runs, so the refusals below do not depend on throughput
+    ind = w.indicator_like("HOT", "5000.00")
     deadline = time.monotonic() + SECONDS
     lock = threading.Lock()
     paid: list[Decimal] = []
