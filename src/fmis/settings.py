@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "fmis.indicators",
     "fmis.treasury",
     "fmis.banksim",
+    "fmis.accounting",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,23 @@
+from django.urls import path
+
+from fmis.accounting import views
+
+urlpatterns = [
+    path("", views.set_list, name="sets"),
+    path("sets/new/", views.set_create, name="set_create"),
+    path("sets/import/", views.set_import, name="set_import"),
+    path("sets/<int:pk>/", views.set_detail, name="set"),
+    path("sets/<int:pk>/choose/", views.set_choose, name="set_choose"),
+    path("vouchers/", views.voucher_list, name="vouchers"),
+    path("vouchers/new/", views.voucher_create, name="voucher_create"),
+    path("vouchers/<int:pk>/", views.voucher_detail, name="voucher"),
+    path("vouchers/<int:pk>/edit/", views.voucher_edit, name="voucher_edit"),
+    path("vouchers/<int:pk>/<str:action>/", views.voucher_action, name="voucher_action"),
+    path("trial-balance/", views.trial_balance, name="trial_balance"),
+    path("ledger/", views.general_ledger, name="general_ledger"),
+    path("ledger/detail/", views.detail_ledger, name="detail_ledger"),
+    path("periods/", views.period_list, name="periods"),
+    path("periods/<int:pk>/<str:action>/", views.period_action, name="period_action"),
+    path("chart/", views.chart, name="chart"),
+    path("rules/", views.rule_list, name="rules"),
+]
