@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from functools import wraps
 from urllib.parse import quote
 
 from django.contrib import messages
@@ -41,24 +40,8 @@ from fmis.accounting.models import CUSTOM_ELEMENTS, AccountSet, AuxElement, Even
 from fmis.iam.permissions import can
 from fmis.platform.errors import DomainError, NotFound
 from fmis.platform.listing import page, wants_export
+from fmis.platform.web import needs
 from fmis.platform.xlsx import xlsx_response
-
-
-def needs(function: str):
-    def deco(view):
-        @login_required
-        @wraps(view)
-        def wrapper(request, *args, **kwargs):
-            if not can(request.user, function):
-                raise HttpForbidden(function)
-            try:
-                return view(request, *args, **kwargs)
-            except NotFound:
-                raise Http404 from None
-
-        return wrapper
-
-    return deco
 
 
 def _errors(exc: DomainError) -> list[str]:
