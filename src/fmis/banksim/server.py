@@ -52,6 +52,9 @@ class Bank:
         self.vouchers: dict[str, dict] = {}
         self.sent: list[dict] = []  # {"message", "status", "answer"}
         self.serial = 0
+        # serials stay unique across restarts: the start time (seconds of the day) is part of them
+        started = dt.datetime.now()
+        self.run_id = f"{started.hour * 3600 + started.minute * 60 + started.second:05d}"
         self.work: queue.Queue = queue.Queue()
         self.worker = threading.Thread(target=self._run, name="banksim-worker", daemon=True)
         self.worker.start()
@@ -61,7 +64,7 @@ class Bank:
     def _next_serial(self, bank_code: str) -> str:
         with self.lock:
             self.serial += 1
-            return f"{bank_code}{dt.date.today():%Y%m%d}{self.serial:08d}"
+            return f"{bank_code}{dt.date.today():%Y%m%d}{self.run_id}{self.serial:07d}"
 
     def _post(self, path: str, message: dict) -> tuple[int, dict]:
         body = json.dumps(message, ensure_ascii=False).encode("utf-8")

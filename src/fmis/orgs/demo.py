@@ -107,7 +107,8 @@ ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
         (AGENCY_TREE,), "本单位及下级单位的出纳业务"),
     RoleDefinition(
         "bank_operator", "银行经办",
-        ("orgs.bank.view", "bankside.*", "treasury.bank.*", "treasury.voucher.view", *SELF_SERVICE),
+        ("orgs.bank.view", "bankside.*", "treasury.bank.*", "treasury.voucher.view", "iam.token.manage",
+         *SELF_SERVICE),
         (OWN_BANK,), "本银行的代理业务"),
     RoleDefinition(
         "leader_auditor", "领导/审计",

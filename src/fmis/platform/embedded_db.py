@@ -29,20 +29,24 @@ def pgdata_dir() -> Path:
 
 
 def _prune_dead_handles(pgdata: Path) -> None:
-    """Remove PIDs of processes that died without unregistering (SIGKILL, zombies)."""
+    """Remove PIDs of processes that died without unregistering (SIGKILL, zombies), and repair a
+    list left empty or half-written by an interrupted exit."""
     path = pgdata / ".handle_pids.json"
     if not path.exists():
         return
     try:
         pids = json.loads(path.read_text() or "[]")
     except (ValueError, OSError):
-        pids = []
+        pids = None
+    if not isinstance(pids, list):
+        path.write_text("[]")
+        return
     alive = []
     for pid in pids:
         try:
             if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
                 alive.append(pid)
-        except psutil.Error:
+        except (psutil.Error, TypeError, ValueError):
             continue
     if alive != pids:
         path.write_text(json.dumps(alive))
