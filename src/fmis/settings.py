@@ -75,6 +75,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "fmis.iam.context_processors.menu",
             ],
+            "builtins": ["fmis.platform.templatetags.fmis"],
         },
     },
 ]

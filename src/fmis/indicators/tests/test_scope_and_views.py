@@ -65,8 +65,8 @@ def test_indicator_page_shows_figures_movements_and_payments(world, reviewer, tw
     services.submit_adjustment(user=world.budget, adjustment_id=adj.pk)
     approve(Adjustment.objects.get(pk=adj.pk), reviewer)
     html = client_for(world.unit1).get(f"/indicators/{a.pk}/").content.decode()
-    assert "SQ2026000077" in html and "支付" in html and "8,500.00" not in html
-    assert ">1200.00<" in html and ">8500.00<" in html  # consumed, available
+    assert "SQ2026000077" in html and "支付" in html
+    assert ">1,200.00<" in html and ">8,500.00<" in html  # consumed, available (thousands separated)
     assert adj.number in html
     budget_html = client_for(world.budget).get(f"/indicators/{a.pk}/").content.decode()
     assert f"/indicators/adjustments/{adj.pk}/" in budget_html
