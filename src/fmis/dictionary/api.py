@@ -23,6 +23,7 @@ from fmis.dictionary.functions import (
 )
 from fmis.dictionary.models import DataElement, Restructure, Value, ValueVersion
 from fmis.iam.api_auth import requires
+from fmis.platform.api_schemas import page_schema
 from fmis.platform.listing import api_page
 
 router = Router(tags=["数据字典"])
@@ -90,9 +91,7 @@ class ElementPatch(Schema):
     values_preset: bool | None = None
 
 
-class ElementPage(Schema):
-    count: int
-    items: list[ElementOut]
+ElementPage = page_schema(ElementOut, "ElementPage")
 
 
 class VersionFieldsIn(Schema):
@@ -123,9 +122,7 @@ class ValueOut(Schema):
         return obj.parent.code if obj.parent_id else None
 
 
-class ValuePage(Schema):
-    count: int
-    items: list[ValueOut]
+ValuePage = page_schema(ValueOut, "ValuePage")
 
 
 class ValueIn(Schema):

@@ -23,6 +23,7 @@ from fmis.iam.api_auth import requires
 from fmis.iam.dimensions import DIMENSIONS
 from fmis.iam.models import ApiToken, DataRule, Delegation, Role, User
 from fmis.iam.permissions import RoleScope, role_contexts
+from fmis.platform.api_schemas import page_schema
 from fmis.platform.errors import ValidationFailed
 from fmis.platform.listing import api_page
 
@@ -104,9 +105,7 @@ class UserOut(Schema):
         return obj.manager.username if obj.manager_id else None
 
 
-class UserPage(Schema):
-    count: int
-    items: list[UserOut]
+UserPage = page_schema(UserOut, "UserPage")
 
 
 class UserFilter(Paging):
@@ -207,9 +206,7 @@ class RoleDetailOut(RoleOut):
         return [_rule_out(r) for r in selectors.role_rules(role=obj)]
 
 
-class RolePage(Schema):
-    count: int
-    items: list[RoleOut]
+RolePage = page_schema(RoleOut, "RolePage")
 
 
 class RoleFilter(Paging):
@@ -295,9 +292,7 @@ class DelegationOut(Schema):
         return [_rule_out(r) for r in obj.data_rules.all()]
 
 
-class DelegationPage(Schema):
-    count: int
-    items: list[DelegationOut]
+DelegationPage = page_schema(DelegationOut, "DelegationPage")
 
 
 class DelegationFilter(Schema):

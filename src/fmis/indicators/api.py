@@ -29,6 +29,7 @@ from fmis.indicators.functions import (
     VIEW,
 )
 from fmis.indicators.models import Adjustment, ControlRule, Indicator, Movement
+from fmis.platform.api_schemas import page_schema
 from fmis.platform.listing import api_page
 
 router = Router(tags=["indicators"])
@@ -82,9 +83,7 @@ class IndicatorOut(Schema):
         return str(obj.get_status_display())
 
 
-class IndicatorPage(Schema):
-    count: int
-    items: list[IndicatorOut]
+IndicatorPage = page_schema(IndicatorOut, "IndicatorPage")
 
 
 class IndicatorFilter(Schema):
@@ -221,9 +220,7 @@ class AdjustmentOut(Schema):
         return list(selectors.adjustment_lines(adjustment=obj))
 
 
-class AdjustmentPage(Schema):
-    count: int
-    items: list[AdjustmentOut]
+AdjustmentPage = page_schema(AdjustmentOut, "AdjustmentPage")
 
 
 class ExecutionRow(Schema):

@@ -11,6 +11,7 @@ from fmis.iam.api_auth import requires
 from fmis.orgs import selectors, services
 from fmis.orgs.functions import AGENCY_MANAGE, AGENCY_VIEW, BANK_MANAGE, BANK_VIEW, REGION_MANAGE, REGION_VIEW
 from fmis.orgs.models import Agency, Bank, BankBranch, Region
+from fmis.platform.api_schemas import page_schema
 from fmis.platform.listing import api_page
 
 router = Router(tags=["orgs"])
@@ -50,9 +51,7 @@ class RegionOut(Schema):
         return dept.name if dept else None
 
 
-class RegionPage(Schema):
-    count: int
-    items: list[RegionOut]
+RegionPage = page_schema(RegionOut, "RegionPage")
 
 
 class RegionIn(Schema):
@@ -101,9 +100,7 @@ class AgencyOut(Schema):
         return str(obj.get_status_display())
 
 
-class AgencyPage(Schema):
-    count: int
-    items: list[AgencyOut]
+AgencyPage = page_schema(AgencyOut, "AgencyPage")
 
 
 class AgencyFilter(Paging):
@@ -133,9 +130,7 @@ class BankOut(Schema):
     is_active: bool
 
 
-class BankPage(Schema):
-    count: int
-    items: list[BankOut]
+BankPage = page_schema(BankOut, "BankPage")
 
 
 class BankIn(Schema):
@@ -171,9 +166,7 @@ class BranchOut(Schema):
         return obj.region.code
 
 
-class BranchPage(Schema):
-    count: int
-    items: list[BranchOut]
+BranchPage = page_schema(BranchOut, "BranchPage")
 
 
 class BranchFilter(Paging):

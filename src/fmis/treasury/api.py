@@ -16,6 +16,7 @@ from decimal import Decimal
 from ninja import Query, Router, Schema
 
 from fmis.iam.api_auth import requires
+from fmis.platform.api_schemas import page_schema
 from fmis.platform.errors import ValidationFailed
 from fmis.platform.listing import api_page
 from fmis.treasury import functions as F
@@ -85,9 +86,7 @@ class ApplicationOut(Schema):
             return None
 
 
-class ApplicationPage(Schema):
-    count: int
-    items: list[ApplicationOut]
+ApplicationPage = page_schema(ApplicationOut, "ApplicationPage")
 
 
 class ApplicationIn(Schema):
@@ -150,9 +149,7 @@ class VoucherOut(Schema):
         return obj.indicator.code
 
 
-class VoucherPage(Schema):
-    count: int
-    items: list[VoucherOut]
+VoucherPage = page_schema(VoucherOut, "VoucherPage")
 
 
 class RefundIn(Schema):
@@ -177,9 +174,7 @@ class RefundOut(Schema):
         return obj.voucher.number
 
 
-class RefundPage(Schema):
-    count: int
-    items: list[RefundOut]
+RefundPage = page_schema(RefundOut, "RefundPage")
 
 
 class CorrectionIn(Schema):
@@ -204,9 +199,7 @@ class CorrectionOut(Schema):
         return obj.voucher.number
 
 
-class CorrectionPage(Schema):
-    count: int
-    items: list[CorrectionOut]
+CorrectionPage = page_schema(CorrectionOut, "CorrectionPage")
 
 
 class ClearingIn(Schema):
@@ -235,9 +228,7 @@ class ClearingOut(Schema):
         return obj.bank.code
 
 
-class ClearingPage(Schema):
-    count: int
-    items: list[ClearingOut]
+ClearingPage = page_schema(ClearingOut, "ClearingPage")
 
 
 class PlanIn(Schema):
@@ -260,9 +251,7 @@ class PlanOut(Schema):
     status: str
 
 
-class PlanPage(Schema):
-    count: int
-    items: list[PlanOut]
+PlanPage = page_schema(PlanOut, "PlanPage")
 
 
 class ConfigIn(Schema):
