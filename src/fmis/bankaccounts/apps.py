@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class BankAccountsConfig(AppConfig):
+    name = "fmis.bankaccounts"
+    label = "bankaccounts"
+    verbose_name = "银行账户监管"
