@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "fmis.treasury",
     "fmis.banksim",
     "fmis.accounting",
+    "fmis.transfers",
 ]
 
 MIDDLEWARE = [
