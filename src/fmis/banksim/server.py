@@ -4,7 +4,9 @@ It accepts voucher messages by HTTP POST, pays them (or not) and posts the recei
 the finance system's bank API with the bank operator's token:
 
 - ``POST /vouchers``: a voucher message; answers 202 and queues it. A voucher number seen
-  before is answered 200 ``{"duplicate": true}`` and is not paid again.
+  before is answered 200 ``{"duplicate": true}`` and is not paid again. A voucher batch
+  (``message_type: voucher_batch``) is accepted whole or refused whole (400); its vouchers are
+  paid and their receipts posted back in one receipt batch (``receipts/batch``).
 - ``POST /refunds``: ``{"voucher_no", "amount", "reason"}``: send a refund message for money of a
   paid voucher that came back.
 - ``POST /statements``: ``{"date": "YYYY-MM-DD"}``: send the day's statement (对账单).
@@ -120,15 +122,20 @@ class Bank:
             if voucher is None:
                 return
             try:
-                self._pay(voucher)
+                if "batch" in voucher:
+                    self._pay_batch(voucher["batch"])
+                else:
+                    self._pay(voucher)
             except Exception:
-                log.exception("voucher %s could not be processed", voucher.get("voucher_no"))
+                log.exception("voucher %s could not be processed", voucher.get("voucher_no") or "batch")
             finally:
                 self.work.task_done()
 
     # --- messages in ----------------------------------------------------------------------------
 
     def accept_voucher(self, message: dict) -> tuple[int, dict]:
+        if message.get("message_type") == "voucher_batch":
+            return self.accept_batch(message)
         problems = [k for k in ("voucher_no", "bank_code", "amount") if not isinstance(message.get(k), str)]
         if message.get("message_type") != "voucher":
             problems.append("message_type")
@@ -145,6 +152,63 @@ class Bank:
             self.vouchers[message["voucher_no"]] = message
         self.work.put(message)
         return 202, {"accepted": True, "duplicate": False, "voucher_no": message["voucher_no"]}
+
+    def accept_batch(self, message: dict) -> tuple[int, dict]:
+        """A voucher batch (批量): every voucher in it is checked first; a malformed one refuses the
+        whole message. Vouchers seen before are not paid again; the receipts of a batch go back
+        in one receipt batch message."""
+        vouchers = message.get("vouchers")
+        if not isinstance(vouchers, list) or not vouchers or not isinstance(message.get("batch_no"), str):
+            return 400, {"error": "malformed voucher batch", "fields": ["vouchers"]}
+        for i, v in enumerate(vouchers):
+            problems = [k for k in ("voucher_no", "bank_code", "amount") if not isinstance(v.get(k), str)]
+            if v.get("message_type") != "voucher" or v.get("bank_code") != message.get("bank_code"):
+                problems.append("message_type/bank_code")
+            try:
+                if not problems and Decimal(v["amount"]) <= 0:
+                    raise ValueError
+            except (ArithmeticError, ValueError):
+                problems.append("amount")
+            if problems:
+                return 400, {"error": "malformed voucher in batch", "index": i, "fields": problems}
+        new = []
+        with self.lock:
+            for v in vouchers:
+                if v["voucher_no"] not in self.vouchers:
+                    self.vouchers[v["voucher_no"]] = v
+                    new.append(v)
+        if new:
+            self.work.put({"batch": new})
+        return 202, {"accepted": True, "batch_no": message["batch_no"], "new": len(new),
+                     "duplicates": len(vouchers) - len(new)}
+
+    def _receipts_for(self, voucher: dict) -> list[dict]:
+        amount = Decimal(voucher["amount"])
+        roll = self.random.random()
+        if roll < self.fail_rate:
+            return [("failed", amount, "收款人账户状态异常")]
+        if roll < self.fail_rate + self.partial_rate and amount > CENT:
+            part = Decimal(self.random.randint(1, int(amount / CENT) - 1)) * CENT
+            return [("success", part, ""), ("failed", amount - part, "付款账户余额不足，部分支付")]
+        return [("success", amount, "")]
+
+    def _pay_batch(self, vouchers: list[dict]) -> None:
+        bank_code = vouchers[0]["bank_code"]
+        entries = []
+        for v in vouchers:
+            for result, amount, reason in self._receipts_for(v):
+                e = {"serial_no": self._next_serial(bank_code), "voucher_no": v["voucher_no"], "result": result,
+                     "amount": f"{amount:.2f}", "value_date": dt.date.today().isoformat()}
+                if reason:
+                    e["reason"] = reason
+                entries.append(e)
+        msg = {"message_type": "receipt_batch", "version": VERSION, "bank_code": bank_code,
+               "batch_no": self._next_serial(bank_code), "receipts": entries}
+        record = self._post("receipts/batch", msg)
+        with self.lock:  # recorded per receipt, so statements list them as for single receipts
+            for e in entries:
+                self.sent.append({"message": {"message_type": "receipt", "version": VERSION, "bank_code": bank_code,
+                                              **e}, "status": record[0], "answer": record[1]})
 
     def refund(self, body: dict) -> tuple[int, dict]:
         voucher = self.vouchers.get(body.get("voucher_no", ""))

@@ -29,6 +29,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext, gettext_noop
 
 from fmis.iam.dimensions import DIMENSIONS
+from fmis.platform.db import transaction_cache
 from fmis.platform.errors import PermissionDenied
 
 NOTHING = Q(pk__in=[])
@@ -414,7 +415,9 @@ def scope_q(user, function: str, model) -> Q | None:
     fields = getattr(model, "scope_fields", {})
     # scopes that restrict the same single dimension merge into one condition (union of codes)
     merged: dict[str, tuple[set[str], set[str]]] = {}
-    ids_cache: dict = {}  # related ids looked up for this query only (never stale across calls)
+    # related ids looked up for this query only, or once per service transaction (never across)
+    tx = transaction_cache()
+    ids_cache: dict = {} if tx is None else tx.setdefault("iam.scope_ids", {})
     others: list[RoleScope] = []
     for s in scopes:
         single = _single_dimension(s)

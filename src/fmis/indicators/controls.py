@@ -37,6 +37,7 @@ from decimal import Decimal
 from django.db.models import Q
 
 from fmis.indicators.models import ControlRule, Indicator
+from fmis.platform import db
 from fmis.platform.errors import Conflict, NotFound, ValidationFailed
 from fmis.platform.money import fmt, to_money
 
@@ -79,7 +80,14 @@ def _region_chain(region) -> list[int]:
 
 
 def rule_for(indicator: Indicator) -> EffectiveRule:
-    """The control rule that applies to `indicator` (see the module docstring)."""
+    """The control rule that applies to `indicator` (see the module docstring); looked up once per
+    service transaction for the same indicator figures."""
+    key = ("indicators.rule_for", indicator.pk, indicator.fiscal_year, indicator.region_id, indicator.fund_type,
+           indicator.indicator_type, indicator.pay_mode, indicator.func_code, indicator.gov_eco_code)
+    return db.cached(key, lambda: _rule_for(indicator))
+
+
+def _rule_for(indicator: Indicator) -> EffectiveRule:
     chain = _region_chain(indicator.region)
     depth = {rid: -i for i, rid in enumerate(chain)}
     qs = ControlRule.objects.filter(fiscal_year=indicator.fiscal_year, region_id__in=chain).filter(

@@ -1,5 +1,6 @@
 """The indicator ledger: every change of an indicator's figures, as one conditional UPDATE plus
-one append-only Movement row, in the caller's transaction.
+one append-only Movement row, in the caller's transaction (one statement: the row is inserted
+from the UPDATE's RETURNING, so a refused update writes nothing).
 
 These functions are the only writers of ``total/frozen/reserved/consumed``. They do not check
 function permissions: the business services that call them (indicator adjustments, payment
@@ -13,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q, Sum
+from django.utils import timezone
 
 from fmis.indicators.models import Indicator, Movement
 from fmis.platform.errors import Conflict, NotFound, ValidationFailed
@@ -110,10 +112,73 @@ def move(*, indicator_id: int, kind: str, amount, user, source: SourceRef | None
     amount = _positive(amount)
     guard_name, (dt, df, dr, dc) = _RULES[kind]
     source = source or SourceRef("")
+    if isinstance(guard_name, Q):
+        guard_sql = None if guard_name else "TRUE"  # an empty Q: no guard (increases)
+    else:
+        guard_sql = _GUARD_SQL.get(guard_name)
+    if guard_sql is None:
+        return _move_orm(indicator_id=indicator_id, kind=kind, amount=amount, guard=guard_name,
+                         deltas=(dt, df, dr, dc), user=user, source=source, counterpart_id=counterpart_id, note=note)
+    deltas = (dt * amount, df * amount, dr * amount, dc * amount)
+    now = timezone.now()
+    sql = ("WITH u AS (UPDATE indicators_indicator SET total = total + %s, frozen = frozen + %s, "
+           "reserved = reserved + %s, consumed = consumed + %s WHERE id = %s AND " + guard_sql + " RETURNING id) "
+           "INSERT INTO indicators_movement (indicator_id, kind, d_total, d_frozen, d_reserved, d_consumed, "
+           "counterpart_id, source_type, source_id, source_no, note, created_by_id, created_at) "
+           "SELECT u.id, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s FROM u RETURNING id")
+    params = [*deltas, indicator_id, *_guard_params(guard_name, amount), kind, *deltas, counterpart_id,
+              source.type, source.id, source.no, note[:300], getattr(user, "pk", None), now]
+
+    def run():  # one statement: the guarded update and the movement row it justifies (none when refused)
+        with connection.cursor() as cur:
+            cur.execute(sql, params)
+            row = cur.fetchone()
+        return row[0] if row else None
+
+    if kind in _GUARD_IMPLIES_CHECKS:
+        movement_id = run()  # the guard implies every CHECK constraint: a refusal is "no row"
+    else:
+        try:
+            with transaction.atomic():
+                movement_id = run()
+        except IntegrityError:
+            movement_id = None
+    if movement_id is None:
+        raise _explain(indicator_id, kind, amount)
+    m = Movement(id=movement_id, indicator_id=indicator_id, kind=kind, d_total=deltas[0], d_frozen=deltas[1],
+                 d_reserved=deltas[2], d_consumed=deltas[3], counterpart_id=counterpart_id, source_type=source.type,
+                 source_id=source.id, source_no=source.no, note=note[:300], created_by=user, created_at=now)
+    m._state.adding = False
+    m._state.db = connection.alias
+    return m
+
+
+# kinds whose guard implies all of the indicator's CHECK constraints (they only move money between
+# reserved and available/consumed, never below zero): the constraint cannot fail on their update
+_GUARD_IMPLIES_CHECKS = {K.RESERVE, K.RELEASE, K.CONSUME}
+
+# the guards of ``_guard`` as SQL on the indicator row, for the one-statement movement
+_GUARD_SQL = {
+    "available": "available >= %s",
+    "reserve": "available >= %s AND status = %s",
+    "frozen": "frozen >= %s",
+    "reserved": "reserved >= %s",
+    "consumed": "consumed >= %s",
+}
+
+
+def _guard_params(name, amount: Decimal) -> list:
+    if isinstance(name, Q):
+        return []
+    return [amount, str(Indicator.Status.EXECUTABLE)] if name == "reserve" else [amount]
+
+
+def _move_orm(*, indicator_id, kind, amount, guard, deltas, user, source, counterpart_id, note) -> Movement:
+    dt, df, dr, dc = deltas
     with transaction.atomic():
         try:
             with transaction.atomic():
-                updated = Indicator.objects.filter(Q(pk=indicator_id) & _guard(guard_name, amount)).update(
+                updated = Indicator.objects.filter(Q(pk=indicator_id) & _guard(guard, amount)).update(
                     total=F("total") + dt * amount, frozen=F("frozen") + df * amount,
                     reserved=F("reserved") + dr * amount, consumed=F("consumed") + dc * amount)
         except IntegrityError:

@@ -4,7 +4,12 @@
 back with the write it describes. A transaction-scoped advisory lock orders the chain: the id is
 drawn, the previous hash read and the new row written while holding it, and the lock is released
 at commit, so the chain follows commit order and a rolled-back record never becomes anyone's
-predecessor. Ids may have gaps (a rolled-back transaction consumed one); the chain does not.
+predecessor. It is one statement per record, the database function ``platform_audit_append``
+(migration 0004): Python sends the record's canonical JSON cut around the two values drawn under
+the lock (id and previous hash) and the database hashes it. ``deferred()`` queues a service's
+records and seals them together at its end (``platform_audit_append_many``, migration 0005), so
+the lock is held only from then to the commit. Ids may have gaps (a rolled-back transaction
+consumed one); the chain does not.
 
 Each row's hash is SHA-256 over the canonical JSON of its own fields and the previous row's hash.
 ``verify()`` walks the chain in id order and reports the first row that does not fit: its content
@@ -18,7 +23,10 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +38,7 @@ from fmis.platform.jsonutil import canonical, jsonable
 from fmis.platform.models import AuditRecord
 
 GENESIS = "0" * 64
-_LOCK_KEY = 7_301_001  # advisory lock id for the audit chain
+_LOCK_KEY = 7_301_001  # advisory lock id for the audit chain (taken by the SQL functions of 0004/0005)
 _SECRET_FIELDS = ("password", "secret", "token_hash", "key_hash")
 
 
@@ -104,17 +112,109 @@ def record(actor, action: str, obj: models.Model | None = None, *, before: dict 
     actor_id = getattr(actor, "pk", None)
     actor_name = getattr(actor, "username", "") or ("system" if actor is None else str(actor))
     before, after = jsonable(before), jsonable(after)
+    rec = AuditRecord(at=timezone.now(), actor_id=actor_id, actor_name=actor_name[:150], action=action,
+                      object_type=object_type, object_id=object_id, object_repr=object_repr[:300], before=before,
+                      after=after)
+    head, middle = _hash_text_around_id(rec)
+    queue = _queue.get()
+    if queue is not None:
+        queue.append(_Queued(rec, head, middle, _savepoint_marker()))
+        return rec
     with connection.cursor() as cur:
-        cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
-        cur.execute("SELECT nextval(pg_get_serial_sequence('platform_auditrecord', 'id'))")
-        new_id = cur.fetchone()[0]
-    last = AuditRecord.objects.order_by("-id").values_list("hash", flat=True).first()
-    rec = AuditRecord(id=new_id, at=timezone.now(), actor_id=actor_id, actor_name=actor_name[:150],
-                      action=action, object_type=object_type, object_id=object_id,
-                      object_repr=object_repr[:300], before=before, after=after, prev_hash=last or GENESIS)
-    rec.hash = compute_hash(rec)
-    rec.save(force_insert=True)
+        cur.execute("SELECT new_id, new_prev_hash, new_hash FROM platform_audit_append("
+                    "%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s, %s)",
+                    [rec.at, actor_id, rec.actor_name, action, object_type, object_id, rec.object_repr,
+                     None if before is None else json.dumps(before, ensure_ascii=False),
+                     None if after is None else json.dumps(after, ensure_ascii=False), head, middle])
+        rec.id, rec.prev_hash, rec.hash = cur.fetchone()
+    rec._state.adding = False
+    rec._state.db = connection.alias
     return rec
+
+
+@dataclass
+class _Queued:
+    record: AuditRecord
+    head: str
+    middle: str
+    marker: Any
+
+
+_queue: ContextVar[list[_Queued] | None] = ContextVar("fmis_audit_queue", default=None)
+
+
+def _savepoint_marker():
+    """A no-op commit hook registered where the record was written: Django drops it if a savepoint
+    around that point is rolled back, which tells ``deferred()`` to drop the record too."""
+
+    def marker():
+        return None
+
+    transaction.on_commit(marker)
+    return marker
+
+
+@contextmanager
+def deferred():
+    """Queue the audit records written in the block and chain them all at its end, in one statement.
+
+    For a service transaction whose last step is this block's end: the chain's lock is then taken
+    just before the commit (and held only while the records are sealed and the transaction
+    commits) instead of from the first record on. The records are chained in the order they were
+    written, adjacent to each other, exactly as ``record()`` would have chained them; a record
+    written inside a savepoint that was later rolled back is dropped with it. Until the block
+    ends, the ``AuditRecord`` objects ``record()`` returned have no id and no hash yet.
+    Nested blocks join the outermost one. If the block raises, nothing is written.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit.deferred must be used inside a transaction")
+    if _queue.get() is not None:
+        yield
+        return
+    queue: list[_Queued] = []
+    token = _queue.set(queue)
+    try:
+        yield
+    finally:
+        _queue.reset(token)
+    _seal(queue)
+
+
+def _seal(queue: list[_Queued]) -> None:
+    alive = {id(func) for _, func, _ in connection.run_on_commit}
+    kept = [q for q in queue if id(q.marker) in alive]
+    if not kept:
+        return
+    payload = [{"at": q.record.at.isoformat(), "actor_id": q.record.actor_id, "actor_name": q.record.actor_name,
+                "action": q.record.action, "object_type": q.record.object_type, "object_id": q.record.object_id,
+                "object_repr": q.record.object_repr, "before": q.record.before, "after": q.record.after,
+                "head": q.head, "middle": q.middle} for q in kept]
+    with connection.cursor() as cur:
+        cur.execute("SELECT ord, new_id, new_prev_hash, new_hash FROM platform_audit_append_many(%s::jsonb)",
+                    [json.dumps(payload, ensure_ascii=False)])
+        rows = cur.fetchall()
+    for ord_, new_id, prev_hash, hash_ in rows:
+        rec = kept[ord_].record
+        rec.id, rec.prev_hash, rec.hash = new_id, prev_hash, hash_
+        rec._state.adding = False
+        rec._state.db = connection.alias
+
+
+def _hash_text_around_id(r: AuditRecord) -> tuple[str, str]:
+    """The canonical JSON that ``compute_hash`` hashes, cut where the id and the previous hash go.
+
+    Keys are sorted, so the text is ``head + str(id) + middle + prev_hash + '"}'``: the database
+    fills in the two values it draws under the chain's lock (``platform_audit_append``)."""
+    fields = _hash_fields(r)
+    keys = sorted(fields)
+    i, j = keys.index("id"), keys.index("prev_hash")
+    if j != len(keys) - 1 or not 0 < i < j:  # the cut relies on this order of the field names
+        raise AssertionError(f"unexpected audit hash fields: {keys}")
+
+    def pairs(names):
+        return ",".join(f"{json.dumps(k)}:{canonical(fields[k])}" for k in names)
+
+    return "{" + pairs(keys[:i]) + ',"id":', "," + pairs(keys[i + 1:j]) + ',"prev_hash":"'
 
 
 def diff(rec: AuditRecord) -> list[dict[str, Any]]:

@@ -13,11 +13,12 @@ at the same time. A failing send is retried with exponential backoff and marked 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -64,8 +65,20 @@ def enqueue(*, topic: str, key: str, payload: dict[str, Any]) -> OutboxMessage:
     if not topic or not key:
         raise ValueError("outbox messages need a topic and a key")
     data = jsonable(payload)
-    msg, created = OutboxMessage.objects.get_or_create(topic=topic, key=key, defaults={"payload": data})
-    if not created and msg.payload != data:
+    now = timezone.now()
+    with connection.cursor() as cur:  # one statement when the key is new (the usual case)
+        cur.execute("INSERT INTO platform_outboxmessage (topic, key, payload, status, attempts, last_error, created_at) "
+                    "VALUES (%s, %s, %s::jsonb, %s, 0, '', %s) ON CONFLICT (topic, key) DO NOTHING RETURNING id",
+                    [topic, key, json.dumps(data, ensure_ascii=False), OutboxMessage.Status.PENDING.value, now])
+        row = cur.fetchone()
+    if row is not None:
+        msg = OutboxMessage(id=row[0], topic=topic, key=key, payload=data, status=OutboxMessage.Status.PENDING,
+                            attempts=0, last_error="", created_at=now)
+        msg._state.adding = False
+        msg._state.db = connection.alias
+        return msg
+    msg = OutboxMessage.objects.get(topic=topic, key=key)
+    if msg.payload != data:
         raise Conflict("outbox.key_reused", f"消息 {topic}/{key} 已存在且内容不同", topic=topic, key=key)
     return msg
 

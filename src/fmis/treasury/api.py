@@ -1,8 +1,8 @@
 """Treasury API under /api/v1/treasury/: applications, vouchers, the bank message endpoints,
 refunds, corrections, clearing, plans and settings.
 
-Banks post their messages (docs/bank-interface.md) to ``bank/receipts``, ``bank/refunds`` and
-``bank/statements`` with their operator's API token (``Authorization: Bearer …``). The body is
+Banks post their messages (docs/bank-interface.md) to ``bank/receipts`` (one receipt),
+``bank/receipts/batch`` (many receipts, all-or-nothing), ``bank/refunds`` and ``bank/statements`` with their operator's API token (``Authorization: Bearer …``). The body is
 checked against the published JSON Schema; a malformed message is answered 422 naming the field
 and changes nothing. A repeated message (same bank serial number) answers the first result.
 """
@@ -303,6 +303,32 @@ def approve_application(request, pk: int, body: CommentIn):
     return services.approve_application(application_id=pk, user=request.user, comment=body.comment, step=body.step)
 
 
+class BatchApproveIn(Schema):
+    application_ids: list[int]
+    comment: str = ""
+
+
+class BatchFailureOut(Schema):
+    application_id: int
+    code: str
+    message: str
+
+
+class BatchApproveOut(Schema):
+    approved: list[int]
+    failed: list[BatchFailureOut]
+    vouchers: int
+    messages: list[str]
+
+
+@router.post("/application-batches/approve", response=BatchApproveOut)
+@requires(F.APP_REVIEW)
+def approve_applications(request, body: BatchApproveIn):
+    """批量审核: approve many applications in one action; refused ones are listed with the reason."""
+    return services.approve_applications(application_ids=body.application_ids, user=request.user,
+                                         comment=body.comment)
+
+
 @router.post("/applications/{pk}/return", response=ApplicationOut)
 @requires(F.APP_REVIEW)
 def return_application(request, pk: int, body: ReasonIn):
@@ -334,6 +360,13 @@ def get_voucher(request, pk: int):
 def bank_receipt(request):
     """A receipt (回单) message; see docs/bank-interface.md."""
     return services.apply_receipt(message=_message(request), user=request.user)
+
+
+@router.post("/bank/receipts/batch")
+@requires(F.BANK_RECEIPT)
+def bank_receipt_batch(request):
+    """A receipt batch message (回单批量报文), applied all-or-nothing; see docs/bank-interface.md."""
+    return services.apply_receipts(message=_message(request), user=request.user)
 
 
 @router.post("/bank/refunds")

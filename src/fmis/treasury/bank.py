@@ -1,4 +1,5 @@
-"""The outbox sender for voucher messages: POST the signed voucher to the agent bank's endpoint."""
+"""The outbox senders for voucher messages: POST the signed voucher (or a batch of them, one
+message per bank) to the agent bank's endpoint."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ class BankUnreachable(Exception):
 
 
 def send_voucher(message) -> None:
-    """Deliver one ``bank.voucher`` outbox message; raising leaves it for a later attempt."""
+    """Deliver one ``bank.voucher`` or ``bank.voucher_batch`` outbox message; raising leaves it for a
+    later attempt. The bank tells the two apart by ``message_type``."""
     from fmis.treasury.models import BankEndpoint
 
     payload = message.payload
@@ -40,3 +42,4 @@ def send_voucher(message) -> None:
 
 def register_sender() -> None:
     outbox.register_sender("bank.voucher")(send_voucher)
+    outbox.register_sender("bank.voucher_batch")(send_voucher)

@@ -120,8 +120,55 @@ STATEMENT_SCHEMA: dict[str, Any] = {
     },
 }
 
+# Batches (批量): many vouchers to one bank in one message, many receipts back in one message.
+# Each voucher inside a batch is the complete, individually signed voucher message; each receipt
+# entry is a receipt message without the envelope fields (message_type, version, bank_code).
+MAX_BATCH = 1000
+
+VOUCHER_BATCH_SCHEMA: dict[str, Any] = {
+    "$id": "urn:fmis:bank:voucher_batch:1.0",
+    "title": "支付凭证批量报文（财政 → 代理银行）",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["message_type", "version", "batch_no", "bank_code", "count", "vouchers"],
+    "properties": {
+        "message_type": {"const": "voucher_batch"},
+        "version": {"const": VERSION},
+        "batch_no": CODE,
+        "bank_code": CODE,
+        "count": {"type": "integer"},
+        "vouchers": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH, "items": VOUCHER_SCHEMA},
+    },
+}
+
+RECEIPT_ENTRY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["serial_no", "voucher_no", "result", "amount", "value_date"],
+    "properties": {k: v for k, v in RECEIPT_SCHEMA["properties"].items()
+                   if k not in ("message_type", "version", "bank_code")},
+}
+
+RECEIPT_BATCH_SCHEMA: dict[str, Any] = {
+    "$id": "urn:fmis:bank:receipt_batch:1.0",
+    "title": "支付回单批量报文（代理银行 → 财政）",
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["message_type", "version", "bank_code", "batch_no", "receipts"],
+    "properties": {
+        "message_type": {"const": "receipt_batch"},
+        "version": {"const": VERSION},
+        "bank_code": CODE,
+        "batch_no": SERIAL,
+        "receipts": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH, "items": RECEIPT_ENTRY_SCHEMA},
+    },
+}
+
+BATCH_SCHEMAS = {"voucher_batch": VOUCHER_BATCH_SCHEMA, "receipt_batch": RECEIPT_BATCH_SCHEMA}
+# every message of the interface, as published in docs/bank-interface.md
 SCHEMAS = {"voucher": VOUCHER_SCHEMA, "receipt": RECEIPT_SCHEMA, "refund": REFUND_SCHEMA,
-           "statement": STATEMENT_SCHEMA}
+           "statement": STATEMENT_SCHEMA, **BATCH_SCHEMAS}
+_ALL_SCHEMAS = SCHEMAS
 
 _TYPES = {"object": dict, "array": list, "string": str, "integer": int, "boolean": bool}
 _TYPE_NAMES = {"object": "对象", "array": "数组", "string": "字符串", "integer": "整数", "boolean": "布尔值"}
@@ -180,7 +227,7 @@ def _check(schema: dict, value: Any, path: str, errors: list[dict]) -> None:
 def problems(kind: str, message: Any) -> list[dict]:
     """Every way `message` departs from the schema of `kind` (empty when it conforms)."""
     errors: list[dict] = []
-    _check(SCHEMAS[kind], message, "", errors)
+    _check(_ALL_SCHEMAS[kind], message, "", errors)
     return errors
 
 

@@ -25,9 +25,9 @@ from fmis.iam import permissions
 from fmis.indicators import ledger
 from fmis.indicators.models import Indicator, Movement
 from fmis.orgs.models import Bank
-from fmis.platform import audit, crypto, events, outbox
+from fmis.platform import audit, crypto, db, events, outbox
 from fmis.platform.db import retry_on_conflict
-from fmis.platform.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from fmis.platform.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from fmis.platform.jsonutil import canonical
 from fmis.platform.money import ZERO, fmt, to_money
 from fmis.platform.workflow import services as review
@@ -80,7 +80,9 @@ def next_number(*, region, fiscal_year: int, kind: str, prefix: str) -> str:
 
 
 def config_for(region_id: int, fiscal_year: int) -> TreasuryConfig | None:
-    return TreasuryConfig.objects.filter(region_id=region_id, fiscal_year=fiscal_year).first()
+    """The region's configuration for a year (read once per service transaction)."""
+    return db.cached(("treasury.config", region_id, fiscal_year),
+                     lambda: TreasuryConfig.objects.filter(region_id=region_id, fiscal_year=fiscal_year).first())
 
 
 def _text(value, *, field: str, label: str, max_length: int, required: bool = True) -> str:
@@ -142,6 +144,7 @@ def set_config(*, region_id: int, fiscal_year: int, payment_plan_enabled: bool, 
     cfg.procurement_plan_enabled = bool(procurement_plan_enabled)
     cfg.signing_suite = signing_suite
     cfg.save()
+    db.invalidate(("treasury.config", region.pk, int(fiscal_year)))
     audit.record(user, "treasury.config.set", cfg, before=before)
     return cfg
 
@@ -198,6 +201,7 @@ def set_payer_account(*, region_id: int, agency_id: int | None, pay_mode: str, b
         acc = PayerAccount(region=region, agency=agency, pay_mode=pay_mode)
     acc.bank, acc.account_no, acc.account_name = bank, account_no, account_name
     acc.save()
+    db.invalidate(("treasury.payer_account", region.pk, agency.pk if agency else None, pay_mode))
     audit.record(user, "treasury.payer_account.set", acc, before=before)
     return acc
 
@@ -206,8 +210,12 @@ def payer_account_for(indicator: Indicator, pay_mode: str) -> PayerAccount | Non
     """The unit's account for authorized payment; the finance account for direct payment."""
     qs = PayerAccount.objects.select_related("bank").filter(region_id=indicator.region_id, pay_mode=pay_mode)
     if pay_mode == PayMode.AUTHORIZED:
-        return qs.filter(agency_id=indicator.agency_id).first()
-    return qs.filter(agency__isnull=True).first()
+        agency_id = indicator.agency_id
+        qs = qs.filter(agency_id=agency_id)
+    else:
+        agency_id = None
+        qs = qs.filter(agency__isnull=True)
+    return db.cached(("treasury.payer_account", indicator.region_id, agency_id, pay_mode), qs.first)
 
 
 # --- plans --------------------------------------------------------------------------------------
@@ -373,8 +381,10 @@ def _check_classifications(ind: Indicator, *, amount: Decimal, plan_month: int, 
             validate_value(element_code=element, code=values[k], field=k)
     controls = _controls()
     if controls is not None:
+        # the month's plan matters only where the applicable rule requires one
+        plan = _plan_available(ind, plan_month) if controls.rule_for(ind).require_plan else None
         found = controls.check_application(indicator=ind, amount=amount, agency_id=ind.agency_id,
-                                           plan_available=_plan_available(ind, plan_month), **values)
+                                           plan_available=plan, **values)
         return values, [{"code": w.code, "message": w.message, "field": w.field} for w in found or []]
     for k, v in values.items():
         if v != getattr(ind, k):
@@ -436,9 +446,10 @@ def create_application(*, user, indicator_id: int, payee_name: str, payee_accoun
 
 
 def _lock_indicators(*ids: int) -> None:
-    """Lock the indicator rows a review transition will move, before the transition writes its audit
-    record: every treasury transaction then takes row locks before the audit chain's lock, so two
-    of them cannot wait on each other."""
+    """Lock the indicator rows a review transition will move, in id order, before the transition:
+    every treasury transaction then takes its row locks before the audit chain's lock (which
+    services take last, when their deferred audit records are sealed), so two of them cannot wait
+    on each other."""
     list(Indicator.objects.select_for_update(no_key=True).filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
 
 
@@ -451,9 +462,9 @@ def _application(application_id: int, user, function: str) -> PaymentApplication
 
 
 # Review transitions whose business effects the calling service has already applied. The review
-# callback skips them; the service writes its audit records after the transition. Doing the
-# money work before the review writes its audit record keeps the audit chain's lock (held from a
-# transaction's first audit record to its commit) short.
+# callback skips them; the service writes its audit records after the transition. (Every service's
+# audit records are sealed together at its end, ``audit.deferred()`` in ``retry_on_conflict``, so
+# the audit chain's lock is held only from then to the commit.)
 _prepared: ContextVar[frozenset] = ContextVar("treasury_prepared", default=frozenset())
 
 
@@ -481,7 +492,7 @@ def submit_application(*, application_id: int, user, comment: str = "") -> Payme
     _submitted(app, user)
     with _already_done(APP_DOC, app.pk, review.EVENT_SUBMITTED):
         review.submit(document=app, user=user, comment=comment, doc_type=APP_DOC)
-    app.refresh_from_db()
+    # `app` already carries every field this transaction wrote (status, updated_at, plan flags)
     audit.record(user, "treasury.application.submit", app, before=before)
     return app
 
@@ -507,6 +518,11 @@ def _review_act(action: str, *, application_id: int, user, text: str = "", step:
 @retry_on_conflict
 def approve_application(*, application_id: int, user, comment: str = "", step: int | None = None):
     """Approve the current review step; after the last one the voucher is generated and queued."""
+    return _approve(application_id, user, comment, step)[0]
+
+
+def _approve(application_id: int, user, comment: str, step: int | None):
+    """(application, voucher issued or None) for one approval, in the caller's transaction."""
     app = _application(application_id, user, "treasury.application.view")
     from fmis.platform.workflow import registry
     from fmis.platform.workflow.models import ReviewInstance
@@ -516,16 +532,86 @@ def approve_application(*, application_id: int, user, comment: str = "", step: i
     final = (inst is not None and inst.status == ReviewInstance.Status.PENDING and inst.step_no >= len(inst.steps)
              and (step is None or step == inst.step_no) and review.actor_refusal(user, inst, spec) is None)
     if not final:
-        return _review_act("approve", application_id=application_id, user=user, text=comment, step=step)
+        return _review_act("approve", application_id=application_id, user=user, text=comment, step=step), None
     before = audit.snapshot(app)
-    _set_app_status(app, [AppStatus.SUBMITTED], AppStatus.APPROVED)
-    voucher = _issue_voucher(app, user)
+    # submitted → voucher issued in one guarded update (approved is never visible outside)
+    voucher = _issue_voucher(app, user, from_status=[AppStatus.SUBMITTED])
     with _already_done(APP_DOC, app.pk, review.EVENT_COMPLETED):
         review.approve(document=app, user=user, comment=comment, step=step, doc_type=APP_DOC)
-    app.refresh_from_db()
     audit.record(user, "treasury.application.approve", app, before=before)
     audit.record(user, "treasury.voucher.issue", voucher)
-    return app
+    return app, voucher
+
+
+VOUCHER_BATCH_TOPIC = "bank.voucher_batch"
+# set while a batch approval runs: vouchers are collected here and sent per bank in one message
+_voucher_batch: ContextVar[list | None] = ContextVar("treasury_voucher_batch", default=None)
+
+
+@retry_on_conflict
+def approve_applications(*, application_ids: list[int], user, comment: str = "") -> dict:
+    """批量审核: approve the current review step of many applications in one action and transaction.
+
+    Each application is approved exactly as ``approve_application`` approves it (its own review
+    step and history, voucher, SM2 signature, movements, events and audit records). One that
+    cannot be approved (not found, not submitted, not at a step the user may approve, ...) changes
+    nothing and is listed in ``failed`` with its error; the others are approved. The vouchers this
+    action issues are sent per agent bank in one batch message (批量发送, ``bank.voucher_batch``),
+    each voucher inside it signed on its own. Returns ``{"approved": [ids], "failed": [{...}],
+    "vouchers": n, "messages": [batch numbers]}``.
+    """
+    permissions.require(user, "treasury.review.application")
+    try:
+        ids = list(dict.fromkeys(int(i) for i in application_ids))
+    except (TypeError, ValueError):
+        raise ValidationFailed("treasury.batch_ids_invalid", "支付申请编号必须是整数", field="application_ids") from None
+    if not ids:
+        raise ValidationFailed("treasury.batch_empty", "请选择要审核的支付申请", field="application_ids")
+    if len(ids) > messages.MAX_BATCH:
+        raise ValidationFailed("treasury.batch_too_large", f"一次最多审核 {messages.MAX_BATCH} 笔支付申请",
+                               field="application_ids")
+    approved: list[int] = []
+    failed: list[dict] = []
+    issued: list[PaymentVoucher] = []
+    token = _voucher_batch.set([])
+    try:
+        for pk in sorted(ids):  # one lock order for concurrent batch approvals
+            try:
+                with transaction.atomic():
+                    app, voucher = _approve(pk, user, comment, None)
+            except DomainError as exc:
+                failed.append({"application_id": pk, "code": exc.code, "message": exc.message})
+                continue
+            approved.append(app.pk)
+            if voucher is not None:
+                issued.append(voucher)
+    finally:
+        _voucher_batch.reset(token)
+    numbers = _send_voucher_batches(issued)
+    order = {pk: i for i, pk in enumerate(ids)}
+    approved.sort(key=order.__getitem__)
+    failed.sort(key=lambda f: order[f["application_id"]])
+    return {"approved": approved, "failed": failed, "vouchers": len(issued), "messages": numbers}
+
+
+def _send_voucher_batches(vouchers: list[PaymentVoucher]) -> list[str]:
+    """One outbox message per agent bank carrying its vouchers (each already signed)."""
+    by_bank: dict[str, list[PaymentVoucher]] = {}
+    for v in vouchers:
+        by_bank.setdefault(v.message["bank_code"], []).append(v)
+    numbers = []
+    for bank_code, group in sorted(by_bank.items()):
+        for start in range(0, len(group), messages.MAX_BATCH):
+            part = group[start:start + messages.MAX_BATCH]
+            first = part[0]
+            batch_no = next_number(region=first.region, fiscal_year=first.fiscal_year, kind="voucher_batch",
+                                   prefix="PB")
+            payload = {"message_type": "voucher_batch", "version": messages.VERSION, "batch_no": batch_no,
+                       "bank_code": bank_code, "count": len(part), "vouchers": [v.message for v in part]}
+            messages.validate("voucher_batch", payload)
+            outbox.enqueue(topic=VOUCHER_BATCH_TOPIC, key=batch_no, payload=payload)
+            numbers.append(batch_no)
+    return numbers
 
 
 @retry_on_conflict
@@ -541,13 +627,13 @@ def reject_application(*, application_id: int, user, reason: str, step: int | No
 
 
 def _set_app_status(app: PaymentApplication, frm: list[str], to: str, **extra) -> None:
-    n = PaymentApplication.objects.filter(pk=app.pk, status__in=frm).update(status=to, updated_at=timezone.now(),
-                                                                            **extra)
+    now = timezone.now()
+    n = PaymentApplication.objects.filter(pk=app.pk, status__in=frm).update(status=to, updated_at=now, **extra)
     if n == 0:
         app.refresh_from_db()
         raise Conflict("treasury.application_state",
                        f"支付申请 {app.number} 当前状态为“{app.get_status_display()}”，不能执行此操作")
-    app.status = to
+    app.status, app.updated_at = to, now
     for k, v in extra.items():
         setattr(app, k, v)
 
@@ -583,8 +669,13 @@ def on_application_review(event: str, *, document: PaymentApplication, instance,
 # --- vouchers -----------------------------------------------------------------------------------
 
 def _signing_key(agency, suite: str) -> SigningKey:
-    key = SigningKey.objects.filter(agency=agency).first()
+    cache = db.transaction_cache()
+    key = cache.get(("treasury.signing_key", agency.pk)) if cache is not None else None
+    if key is None:
+        key = SigningKey.objects.filter(agency=agency).first()
     if key is not None:
+        if cache is not None:  # only a key that existed before: a new one may still be rolled back
+            cache[("treasury.signing_key", agency.pk)] = key
         return key
     pair = crypto.generate_keypair(suite)
     try:
@@ -611,7 +702,8 @@ def verify_voucher_message(message: dict) -> bool:
         return False
 
 
-def _issue_voucher(app: PaymentApplication, user) -> PaymentVoucher:
+def _issue_voucher(app: PaymentApplication, user, *, from_status=(AppStatus.APPROVED,)) -> PaymentVoucher:
+    _set_app_status(app, list(from_status), AppStatus.VOUCHER_ISSUED)
     account = payer_account_for(app.indicator, app.pay_mode)
     if account is None:
         what = "本单位授权支付零余额账户" if app.pay_mode == PayMode.AUTHORIZED else "财政直接支付零余额账户"
@@ -640,8 +732,9 @@ def _issue_voucher(app: PaymentApplication, user) -> PaymentVoucher:
         application=app, region_id=app.region_id, fiscal_year=app.fiscal_year, number=number,
         agency_id=app.agency_id, indicator_id=app.indicator_id, bank=account.bank, payer_account=account.account_no,
         payer_name=account.account_name, amount=app.amount, message=message, signature=signature.hex())
-    _set_app_status(app, [AppStatus.APPROVED], AppStatus.VOUCHER_ISSUED)
-    outbox.enqueue(topic=VOUCHER_TOPIC, key=number, payload=message)
+    if _voucher_batch.get() is None:  # in a batch approval the batch sends it (one message per bank)
+        outbox.enqueue(topic=VOUCHER_TOPIC, key=number, payload=message)
+    voucher.region = app.region
     return voucher
 
 
@@ -697,11 +790,19 @@ def apply_receipt(*, message: dict, user) -> dict:
     permissions.require(user, "treasury.bank.receipt")
     messages.validate("receipt", message)
     bank = _bank_of(user, message)
+    return _apply_receipt(message=message, bank=bank, user=user)
+
+
+def _apply_receipt(*, message: dict, bank: Bank, user, existing: BankReceipt | None = None,
+                   voucher: PaymentVoucher | None = None) -> dict:
+    """One validated receipt message of `bank` (``existing`` / ``voucher`` when already looked up)."""
     value_date = _parse_date(message["value_date"], "value_date")
-    existing = BankReceipt.objects.filter(bank=bank, serial_no=message["serial_no"]).first()
+    if existing is None:
+        existing = BankReceipt.objects.filter(bank=bank, serial_no=message["serial_no"]).first()
     if existing is not None:
         return _duplicate(existing, message, "回单")
-    voucher = _voucher_of_bank(user, bank, message["voucher_no"], "treasury.bank.receipt")
+    if voucher is None:
+        voucher = _voucher_of_bank(user, bank, message["voucher_no"], "treasury.bank.receipt")
     amount = to_money(message["amount"], field="amount")
     try:
         with transaction.atomic():
@@ -717,10 +818,17 @@ def apply_receipt(*, message: dict, user) -> dict:
     if message["result"] == BankReceipt.Result.SUCCESS:
         if amount <= 0:
             raise ValidationFailed("treasury.receipt_amount_zero", "支付成功的回单金额必须大于零", field="amount")
-        n = (PaymentVoucher.objects
-             .filter(pk=voucher.pk, status__in=open_states, released=0, amount__gte=F("paid") + amount)
-             .update(paid=F("paid") + amount, settled_at=timezone.now()))
-        if n == 0:
+        with connection.cursor() as cur:
+            # the guarded payment and the voucher's new status in one statement
+            cur.execute(
+                "UPDATE treasury_paymentvoucher SET paid = paid + %s, settled_at = %s, "
+                "status = CASE WHEN paid + %s = amount THEN %s ELSE %s END "
+                "WHERE id = %s AND status IN (%s, %s) AND released = 0 AND amount >= paid + %s "
+                "RETURNING paid, released, refunded, corrected, status, settled_at",
+                [amount, timezone.now(), amount, VStatus.PAID.value, VStatus.PARTLY_PAID.value, voucher.pk,
+                 *(str(x) for x in open_states), amount])
+            row = cur.fetchone()
+        if row is None:
             voucher.refresh_from_db(fields=MONEY_FIELDS)
             if voucher.status not in open_states or voucher.released > 0:
                 raise Conflict("treasury.voucher_closed",
@@ -728,10 +836,11 @@ def apply_receipt(*, message: dict, user) -> dict:
             raise Conflict("treasury.receipt_exceeds",
                            f"回单金额 {fmt(amount)} 超过支付凭证 {voucher.number} 未支付金额 {fmt(voucher.remaining)}",
                            field="amount", remaining=voucher.remaining)
+        for f, v in zip(MONEY_FIELDS, row, strict=True):
+            setattr(voucher, f, v)
         ledger.move(indicator_id=voucher.indicator_id, kind=K.CONSUME, amount=amount, user=user, source=src,
                     note=f"回单 {receipt.serial_no}")
-        voucher.refresh_from_db(fields=MONEY_FIELDS)
-        status = VStatus.PAID if voucher.paid == voucher.amount else VStatus.PARTLY_PAID
+        status = voucher.status
     else:
         locked = PaymentVoucher.objects.select_for_update().get(pk=voucher.pk)
         remaining = locked.amount - locked.paid - locked.released
@@ -747,8 +856,8 @@ def apply_receipt(*, message: dict, user) -> dict:
         _uncharge_plans(app, remaining, reset=False)
         voucher.refresh_from_db(fields=MONEY_FIELDS)
         status = VStatus.PARTLY_PAID if voucher.paid > 0 else VStatus.FAILED
-    PaymentVoucher.objects.filter(pk=voucher.pk).update(status=status)
-    voucher.status = status
+        PaymentVoucher.objects.filter(pk=voucher.pk).update(status=status)
+        voucher.status = status
     app_status = {VStatus.PAID: AppStatus.PAID, VStatus.PARTLY_PAID: AppStatus.PARTLY_PAID,
                   VStatus.FAILED: AppStatus.FAILED}[status]
     PaymentApplication.objects.filter(pk=app.pk).update(status=app_status, updated_at=timezone.now())
@@ -761,6 +870,69 @@ def apply_receipt(*, message: dict, user) -> dict:
     BankReceipt.objects.filter(pk=receipt.pk).update(response=response)
     audit.record(user, "treasury.voucher.receipt", voucher, before=before, after=audit.snapshot(voucher))
     return response
+
+
+RECEIPT_FIELDS = ("serial_no", "voucher_no", "result", "amount", "value_date", "reason")
+
+
+def receipt_of_batch(batch: dict, item: dict) -> dict:
+    """The single receipt message an entry of a receipt batch stands for: what is stored and
+    compared, so a receipt is the same whether it came alone or in a batch."""
+    return {"message_type": "receipt", "version": batch["version"], "bank_code": batch["bank_code"],
+            **{k: item[k] for k in RECEIPT_FIELDS if k in item}}
+
+
+@retry_on_conflict
+def apply_receipts(*, message: dict, user) -> dict:
+    """A bank message carrying many receipts (回单批量报文), all-or-nothing, in one transaction.
+
+    Each entry is applied exactly as ``apply_receipt`` applies a single receipt (its own receipt
+    row, voucher and indicator movements, settlement event and audit record) and is idempotent per
+    (bank, serial_no): an entry already applied with the same content is answered as a duplicate and
+    changes nothing; sending the whole message again changes nothing. If any entry is refused
+    (unknown voucher, amount over the unpaid rest, serial reused with other content, ...) nothing of
+    the message is applied and ``ValidationFailed`` lists every refused entry by line (1-based).
+    Entries are applied grouped by indicator (in message order within each), so concurrent batches
+    take the indicator rows' locks in one order.
+    """
+    permissions.require(user, "treasury.bank.receipt")
+    messages.validate("receipt_batch", message)
+    bank = _bank_of(user, message)
+    items = message["receipts"]
+    seen: dict[str, int] = {}
+    for line, item in enumerate(items, start=1):
+        if item["serial_no"] in seen:
+            raise ValidationFailed("treasury.batch_duplicate_serial",
+                                   f"第 {line} 条回单的流水号 {item['serial_no']} 与第 {seen[item['serial_no']]} 条重复",
+                                   field="receipts", line=line)
+        seen[item["serial_no"]] = line
+    singles = [receipt_of_batch(message, item) for item in items]
+    existing = {r.serial_no: r for r in BankReceipt.objects.filter(bank=bank, serial_no__in=list(seen))}
+    numbers = {m["voucher_no"] for m in singles if m["serial_no"] not in existing}
+    vouchers = {v.number: v for v in (PaymentVoucher.objects.restrict(user, "treasury.bank.receipt")
+                                      .select_related("application", "region", "agency", "indicator", "bank")
+                                      .filter(bank=bank, number__in=numbers))}
+    order = sorted(range(len(singles)), key=lambda i: (
+        vouchers[singles[i]["voucher_no"]].indicator_id if singles[i]["voucher_no"] in vouchers else 0, i))
+    results: list[dict | None] = [None] * len(singles)
+    errors: list[dict] = []
+    for i in order:
+        single = singles[i]
+        try:
+            with transaction.atomic():
+                results[i] = _apply_receipt(message=single, bank=bank, user=user,
+                                            existing=existing.get(single["serial_no"]),
+                                            voucher=vouchers.get(single["voucher_no"]))
+        except DomainError as exc:
+            errors.append({"line": i + 1, "field": exc.field or "receipts", "code": exc.code,
+                           "serial_no": single["serial_no"], "message": f"第 {i + 1} 条回单：{exc.message}"})
+    if errors:
+        errors.sort(key=lambda e: e["line"])
+        raise ValidationFailed("treasury.receipt_batch_refused",
+                               f"回单批量报文 {message['batch_no']} 有 {len(errors)} 条回单不能处理，整批未处理："
+                               f"{errors[0]['message']}", field="receipts", line=errors[0]["line"], errors=errors)
+    return {"batch_no": message["batch_no"], "count": len(results),
+            "duplicates": sum(1 for r in results if r and r.get("duplicate")), "results": results}
 
 
 # --- refunds ------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ def register() -> None:
         submit_function="treasury.application.submit",
         default_steps=[("国库处审核", "treasury.review.application")],
         callback=services.on_application_review,
+        approve_many=_approve_applications,
     )
     register_document_type(
         services.CORRECTION_DOC, "支付更正", Correction,
@@ -29,3 +30,13 @@ def register() -> None:
         default_steps=[("国库处审核", "treasury.review.correction")],
         callback=services.on_correction_review,
     )
+
+
+def _approve_applications(*, object_ids, user, comment: str = "") -> dict:
+    """The inbox's batch approval of payment applications: one voucher message per bank."""
+    from fmis.treasury import services
+
+    result = services.approve_applications(application_ids=list(object_ids), user=user, comment=comment)
+    return {"approved": result["approved"],
+            "failed": [{"object_id": f["application_id"], "code": f["code"], "message": f["message"]}
+                       for f in result["failed"]]}

@@ -127,3 +127,31 @@ def test_malformed_and_foreign_messages_are_refused_over_http(live_server, world
     status, again = send(good)
     assert status == 200 and again == {**first, "duplicate": True}
     assert BankReceipt.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_batch_approval_one_message_to_the_bank_one_receipt_batch_back(simulator, world):
+    """批量审核 → one voucher batch per bank through the outbox → the simulator pays them and posts
+    one receipt batch (paid, partly paid and failed receipts in one message) → all applied."""
+    w = world
+    apps = []
+    for i in range(10):
+        app = services.create_application(user=w.accountant, indicator_id=w.indicator.pk, payee_name="某某公司",
+                                          payee_account="6228480012345678", payee_bank="示例银行营业部",
+                                          amount=f"{50 + 13 * i}.{i:02d}", settle_mode="1", purpose="办公用品",
+                                          plan_month=3)
+        services.submit_application(application_id=app.pk, user=w.accountant)
+        apps.append(app)
+    result = services.approve_applications(application_ids=[a.pk for a in apps], user=w.treasurer)
+    assert len(result["approved"]) == 10 and len(result["messages"]) == 1
+    assert outbox.deliver(topic="bank.voucher") == (0, 0)
+    assert outbox.deliver(topic="bank.voucher_batch") == (1, 0)
+    numbers = list(PaymentVoucher.objects.filter(application__in=apps).values_list("number", flat=True))
+    settled = wait_until_settled(numbers)
+    assert {v.status for v in settled} >= {"paid"}
+    for v in settled:
+        assert v.paid + v.released == v.amount
+    ind = Indicator.objects.get(pk=w.indicator.pk)
+    assert ledger.check_ledger(ind.pk) == [] and ind.reserved == Decimal("0.00")
+    assert ind.consumed == sum((v.paid for v in settled), Decimal("0.00"))
+    assert BankReceipt.objects.filter(voucher__in=settled).count() >= 10

@@ -184,3 +184,38 @@ def reject(request, doc_type: str, object_id: int, body: ActionIn):
 @requires("workflow.inbox")
 def withdraw(request, doc_type: str, object_id: int, body: ActionIn):
     return _act(request, "withdraw", doc_type, object_id, body)
+
+
+class BatchItemIn(Schema):
+    doc_type: str
+    object_id: int
+
+
+class BatchApproveIn(Schema):
+    items: list[BatchItemIn]
+    comment: str = ""
+
+
+class BatchItemOut(Schema):
+    doc_type: str
+    object_id: int
+
+
+class BatchFailedOut(Schema):
+    doc_type: str
+    object_id: int
+    code: str
+    message: str
+
+
+class BatchApproveOut(Schema):
+    approved: list[BatchItemOut]
+    failed: list[BatchFailedOut]
+
+
+@router.post("/approve-batch", response=BatchApproveOut)
+@requires("workflow.inbox")
+def approve_batch(request, body: BatchApproveIn):
+    """批量审核: approve the current step of many documents; refused ones are listed with the reason."""
+    return services.approve_many(items=[(i.doc_type, i.object_id) for i in body.items], user=request.user,
+                                 comment=body.comment)

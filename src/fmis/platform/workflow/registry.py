@@ -22,6 +22,11 @@ first time a document of that type is submitted.
 transition (events ``workflow.submitted``, ``workflow.approved`` for an intermediate step,
 ``workflow.completed``, ``workflow.returned``, ``workflow.rejected``, ``workflow.withdrawn``);
 raising a ``DomainError`` from it refuses the transition and nothing is written.
+
+``approve_many(*, object_ids, user, comment) -> {"approved": [ids], "failed": [{"object_id" or the
+type's own id key, "code", "message"}, ...]}`` optionally approves many documents of the type in
+one go (批量审核, ``services.approve_many``), e.g. to send their consequences in one message;
+without it each document is approved on its own.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ class DocumentType:
     default_steps: tuple[tuple[str, str], ...] = field(default_factory=tuple)
     is_final: Callable[[models.Model], bool] | None = None
     prepare: Callable[[models.Model], None] | None = None
+    approve_many: Callable[..., dict] | None = None
 
     @property
     def label(self) -> str:
@@ -79,7 +85,8 @@ def register_document_type(code: str, name: str, model: type[models.Model], *, t
                            url: UrlFn | None = None, view_function: str, submit_function: str | None = None,
                            callback: Callback | None = None, default_steps: Iterable[tuple[str, str]] = (),
                            is_final: Callable[[models.Model], bool] | None = None,
-                           prepare: Callable[[models.Model], None] | None = None) -> DocumentType:
+                           prepare: Callable[[models.Model], None] | None = None,
+                           approve_many: Callable[..., dict] | None = None) -> DocumentType:
     """Register (or re-register) a document type. See the module docstring."""
     if not _CODE_RE.match(code or "") or len(code) > 60:
         raise ValueError(f"document type code must be dotted lower-case, at most 60 characters: {code!r}")
@@ -93,7 +100,7 @@ def register_document_type(code: str, name: str, model: type[models.Model], *, t
     steps = tuple((str(n), str(f)) for n, f in default_steps)
     dt = DocumentType(code=code, name=name, model=model, title=title, url=url, view_function=view_function,
                       submit_function=submit_function, callback=callback, default_steps=steps, is_final=is_final,
-                      prepare=prepare)
+                      prepare=prepare, approve_many=approve_many)
     _types[code] = dt
     return dt
 

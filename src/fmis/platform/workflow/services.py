@@ -14,13 +14,14 @@ from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
-from django.db.models import F
+from django.db.models import F, Value
+from django.db.models.expressions import CombinedExpression
 from django.utils import timezone
 
 from fmis.iam import permissions
-from fmis.platform import audit, events
+from fmis.platform import audit, db, events
 from fmis.platform.db import retry_on_conflict
-from fmis.platform.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from fmis.platform.errors import Conflict, DomainError, NotFound, PermissionDenied, ValidationFailed
 from fmis.platform.workflow import registry
 from fmis.platform.workflow.models import ReviewAction, ReviewChain, ReviewInstance, ReviewStep
 from fmis.platform.workflow.registry import DocumentType
@@ -124,17 +125,21 @@ def _chain_for_submit(spec: DocumentType, user) -> ReviewChain:
                      for i, (n, f) in enumerate(spec.default_steps, start=1)])
                 audit.record(user, "workflow.chain.default", chain, after=_chain_snapshot(chain),
                              object_repr=f"{spec.code} {spec.name}")
-    if chain is None or not chain.steps.exists():
+    steps = list(chain.steps.order_by("order")) if chain is not None else []
+    if not steps:
         raise ValidationFailed("workflow.no_chain", f"单据类型“{spec.name}”尚未配置审核链，请联系管理员",
                                field="doc_type")
+    chain.ordered_steps = steps
     return chain
 
 
 # --- who may do what ----------------------------------------------------------------------------
 
 def _in_scope(user, spec: DocumentType, object_id, function: str) -> bool:
+    """Whether the document is in `user`'s scope for `function` (asked once per service transaction)."""
     qs = spec.model._default_manager.filter(pk=object_id)
-    return permissions.restrict(qs, user, function).exists()
+    return db.cached(("workflow.in_scope", spec.code, object_id, function, getattr(user, "pk", None)),
+                     lambda: permissions.restrict(qs, user, function).exists())
 
 
 def actor_refusal(user, instance: ReviewInstance, spec: DocumentType) -> PermissionDenied | None:
@@ -200,13 +205,31 @@ def _transition(inst: ReviewInstance, *, expect_status: Sequence[str], **changes
     """Conditional update on `version`: succeeds only if nobody changed the instance since it was read."""
     now = timezone.now()
     changes.setdefault("updated_at", now)
+    changes["version"] = F("version") + 1
     updated = (ReviewInstance.objects
                .filter(pk=inst.pk, version=inst.version, status__in=list(expect_status))
-               .update(version=F("version") + 1, **changes))
+               .update(**changes))
     if updated == 0:
         raise Conflict("workflow.conflict", "单据已被他人处理，请刷新后重试")
-    inst.refresh_from_db()
+    # the row matched the version read, so it was exactly `inst`: apply the changes here too
+    old = {name: getattr(inst, name) for name in ("version", "round", "submit_version")}
+    for name, value in changes.items():
+        if isinstance(value, CombinedExpression):
+            value = _increment(value, old)
+            if value is None:
+                inst.refresh_from_db()
+                return inst
+        setattr(inst, name, value)
     return inst
+
+
+def _increment(expr: CombinedExpression, old: dict):
+    """The value of ``F(field) + n`` on the row before the update (None for any other expression)."""
+    lhs, rhs = expr.lhs, expr.rhs
+    if (expr.connector == "+" and isinstance(lhs, F) and lhs.name in old and isinstance(rhs, Value)
+            and isinstance(rhs.value, int)):
+        return old[lhs.name] + rhs.value
+    return None
 
 
 def _record(inst: ReviewInstance, *, kind: str, user, step_no: int, step_name: str, comment: str,
@@ -244,7 +267,7 @@ def submit(*, document: models.Model, user, comment: str = "", doc_type: str | N
         raise refusal
     with transaction.atomic():
         chain = _chain_for_submit(spec, user)
-        steps = [{"name": s.name, "function": s.function} for s in chain.steps.order_by("order")]
+        steps = [{"name": s.name, "function": s.function} for s in chain.ordered_steps]
         first = steps[0]
         now = timezone.now()
         inst = _instance_of(spec, document)
@@ -362,6 +385,74 @@ def withdraw(*, document: models.Model, user, comment: str = "", doc_type: str |
                          comment=comment, before=before)
         _notify(EVENT_WITHDRAWN, spec, inst, document, user, action)
     return inst
+
+
+MAX_BATCH = 1000
+
+
+@retry_on_conflict
+def approve_many(*, items: Sequence[tuple[str, int]], user, comment: str = "") -> dict:
+    """批量审核: approve the current step of many documents in one action and one transaction.
+
+    `items` are (doc_type, object_id) pairs. Each document is approved exactly as ``approve`` does
+    it (its own history row, audit record, event and callback); a document that cannot be approved
+    (unknown, not pending, not a step the user may act on, ...) is left unchanged and listed in
+    ``failed`` with its error, and the others are approved. A document type that registers
+    ``approve_many`` approves its documents through it (one call per type). Returns
+    ``{"approved": [{"doc_type", "object_id"}], "failed": [{"doc_type", "object_id", "code", "message"}]}``.
+    """
+    comment = _clean_comment(comment)
+    try:
+        pairs = list(dict.fromkeys((str(t), int(i)) for t, i in items))
+    except (TypeError, ValueError):
+        raise ValidationFailed("workflow.batch_items_invalid", "单据编号必须是整数", field="items") from None
+    if not pairs:
+        raise ValidationFailed("workflow.batch_empty", "请选择要审核的单据", field="items")
+    if len(pairs) > MAX_BATCH:
+        raise ValidationFailed("workflow.batch_too_large", f"一次最多审核 {MAX_BATCH} 张单据", field="items")
+    by_type: dict[str, list[int]] = {}
+    for t, i in pairs:
+        by_type.setdefault(t, []).append(i)
+    approved: set[tuple[str, int]] = set()
+    failed: dict[tuple[str, int], dict] = {}
+
+    def fail(t: str, i: int, exc: DomainError) -> None:
+        failed[(t, i)] = {"doc_type": t, "object_id": i, "code": exc.code, "message": exc.message}
+
+    for code, ids in sorted(by_type.items()):
+        spec = registry.find(code)
+        if spec is None:
+            for i in ids:
+                fail(code, i, NotFound("workflow.unknown_document_type", f"未登记的单据类型：{code}"))
+            continue
+        if spec.approve_many is not None:
+            try:
+                with transaction.atomic():
+                    result = spec.approve_many(object_ids=ids, user=user, comment=comment)
+            except DomainError as exc:
+                for i in ids:
+                    fail(code, i, exc)
+                continue
+            approved.update((code, int(i)) for i in result["approved"])
+            for f in result["failed"]:
+                i = int(f["object_id"])
+                failed[(code, i)] = {"doc_type": code, "object_id": i, "code": f["code"], "message": f["message"]}
+            continue
+        for i in sorted(ids):
+            try:
+                with transaction.atomic():
+                    document = spec.model._default_manager.filter(pk=i).first()
+                    if document is None:
+                        raise NotFound("workflow.document_not_found", f"{spec.name} #{i} 不存在")
+                    if spec.prepare is not None:
+                        spec.prepare(document)
+                    approve(document=document, user=user, comment=comment, doc_type=code)
+            except DomainError as exc:
+                fail(code, i, exc)
+            else:
+                approved.add((code, i))
+    return {"approved": [{"doc_type": t, "object_id": i} for t, i in pairs if (t, i) in approved],
+            "failed": [failed[(t, i)] for t, i in pairs if (t, i) in failed]}
 
 
 ACTIONS = {

@@ -62,6 +62,28 @@ def inbox(request):
 
 
 @login_required
+@require_POST
+def approve_batch(request):
+    """批量审核 from the inbox: the checked documents are approved in one action."""
+    items = []
+    for value in request.POST.getlist("item"):
+        code, _sep, pk = value.rpartition(":")
+        if code and pk.isdigit():
+            items.append((code, int(pk)))
+    try:
+        permissions.require(request.user, "workflow.inbox")
+        result = services.approve_many(items=items, user=request.user, comment=request.POST.get("comment", ""))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect(_safe_next(request, reverse("workflow:inbox")))
+    if result["approved"]:
+        messages.success(request, _("批量审核通过 %(n)s 张单据") % {"n": len(result["approved"])})
+    for f in result["failed"]:
+        messages.error(request, _("#%(id)s 未通过：%(message)s") % {"id": f["object_id"], "message": f["message"]})
+    return redirect(_safe_next(request, reverse("workflow:inbox")))
+
+
+@login_required
 def document(request, doc_type: str, object_id: int):
     """A generic review page: the document's title, link, review state, history and actions."""
     try:
