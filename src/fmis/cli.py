@@ -6,7 +6,9 @@
   fmis seed [--scale small|medium|large]    load the deterministic demo province
   fmis audit verify                         check the audit log's hash chain
   fmis outbox deliver [--topic T] [--every S]  deliver pending outbox messages (every S seconds)
-  fmis chain verify [--node DSN] | verify-receipt FILE [--ca CA.pem] | up [--nodes N] | node ...
+  fmis accounting export-beancount --account-set CODE [--year Y] [-o FILE]
+                                            an account set as a Beancount ledger (both bases)
+  fmis chain verify [--node DSN] | verify-receipt FILE [--ca CA.pem] | up [--nodes N] [--nats] | node ...
                                             the consortium ledger: verify a node, a receipt; a local consortium
   fmis test [pytest args]                   run the test suite (installs Chromium if missing)
   fmis manage <django command> [...]        any Django management command
@@ -199,10 +201,13 @@ def main(argv: list[str] | None = None) -> int:
         port = rest[rest.index("--port") + 1] if "--port" in rest else "8000"
         _django(["runserver", f"{host}:{port}", "--noreload", "--insecure"])
         return 0
+    if cmd == "accounting" and rest[:1] == ["export-beancount"]:
+        _django(["export_beancount", *rest[1:]])
+        return 0
     if cmd == "chain":
         sub = {"verify": "chain_verify", "verify-receipt": "chain_verify_receipt", "up": "chain_up", "node": "chain_node"}
         if not rest or rest[0] not in sub:
-            print("usage: fmis chain verify [--node DSN] | verify-receipt FILE [--ca CA.pem] | up [--nodes N] | node",
+            print("usage: fmis chain verify [--node DSN] | verify-receipt FILE [--ca CA.pem] | up [--nodes N] [--nats] | node",
                   file=sys.stderr)
             return 2
         _django([sub[rest[0]], *rest[1:]])

@@ -9,20 +9,27 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from ninja import Query, Router, Schema
+from ninja import File, Form, Query, Router, Schema
+from ninja.files import UploadedFile
 
 from fmis.accounting import selectors, services
 from fmis.accounting.functions import (
+    CARRY,
     CLOSE,
     LEDGER_VIEW,
+    OPENING,
+    OPENING_VIEW,
+    RENUMBER,
     RULE,
     SET_MANAGE,
     SET_VIEW,
+    TEMPLATE,
     VOUCHER_AUDIT,
     VOUCHER_CREATE,
     VOUCHER_POST,
     VOUCHER_REVERSE,
     VOUCHER_VIEW,
+    YEAR_CLOSE,
 )
 from fmis.iam.api_auth import requires
 
@@ -327,3 +334,233 @@ def save_rule(request, code: str, body: RuleSchema):
 @requires(RULE)
 def repost_event(request, pk: int):
     return services.repost_event(posting_id=pk, user=request.user)
+
+
+
+# --- opening balances ---------------------------------------------------------------------------------
+
+class OpeningRowOut(Schema):
+    id: int
+    account_code: str
+    account_name: str
+    basis: str
+    direction: str
+    aux: dict
+    amount: Decimal
+
+
+class OpeningCheckOut(Schema):
+    balanced: bool
+    rows: int
+    totals: dict[str, dict[str, Decimal]]
+    problems: list[str]
+
+
+class OpeningsOut(Schema):
+    year: int
+    status: str
+    source: str
+    check: OpeningCheckOut
+    rows: list[OpeningRowOut]
+
+
+class OpeningIn(Schema):
+    year: int
+    account_code: str
+    amount: Decimal
+    direction: str = ""
+    aux: dict[str, str] = {}
+
+
+class FiscalYearOut(Schema):
+    year: int
+    opening_status: str
+    opening_source: str
+    status: str
+
+
+def _check_out(chk) -> dict:
+    return {"balanced": chk.balanced, "rows": chk.rows, "totals": chk.totals, "problems": chk.problems}
+
+
+def _openings_out(o) -> dict:
+    fy = o.fiscal_year
+    return {"year": o.year, "status": fy.opening_status if fy else "draft", "source": fy.opening_source if fy else "",
+            "check": _check_out(o.check),
+            "rows": [{"id": r.pk, "account_code": r.account.code, "account_name": r.account.full_name,
+                      "basis": r.account.basis, "direction": r.account.direction, "aux": r.aux, "amount": r.amount}
+                     for r in o.rows]}
+
+
+def _fy_out(fy) -> dict:
+    return {"year": fy.year, "opening_status": fy.opening_status, "opening_source": fy.opening_source,
+            "status": fy.status}
+
+
+@router.get("/sets/{pk}/openings", response=OpeningsOut)
+@requires(OPENING_VIEW)
+def list_openings(request, pk: int, year: int):
+    return _openings_out(selectors.openings(user=request.user, aset_id=pk, year=year))
+
+
+@router.put("/sets/{pk}/openings", response=OpeningsOut)
+@requires(OPENING)
+def set_opening(request, pk: int, body: OpeningIn):
+    services.set_opening_balance(account_set_id=pk, year=body.year, user=request.user, row=services.OpeningInput(
+        account_code=body.account_code, amount=body.amount, direction=body.direction, aux=body.aux))
+    return _openings_out(selectors.openings(user=request.user, aset_id=pk, year=body.year))
+
+
+@router.post("/sets/{pk}/openings/import", response=dict)
+@requires(OPENING)
+def import_openings(request, pk: int, year: Form[int], file: File[UploadedFile]):
+    return services.import_opening_balances(account_set_id=pk, year=year, file=file, user=request.user)
+
+
+@router.post("/sets/{pk}/openings/carry", response=OpeningsOut)
+@requires(OPENING)
+def carry_openings(request, pk: int, year: int):
+    services.carry_opening_balances(account_set_id=pk, year=year, user=request.user)
+    return _openings_out(selectors.openings(user=request.user, aset_id=pk, year=year))
+
+
+@router.post("/sets/{pk}/openings/post", response=FiscalYearOut)
+@requires(OPENING)
+def post_openings(request, pk: int, year: int):
+    return _fy_out(services.post_opening_balances(account_set_id=pk, year=year, user=request.user))
+
+
+@router.post("/sets/{pk}/openings/unpost", response=FiscalYearOut)
+@requires(OPENING)
+def unpost_openings(request, pk: int, year: int):
+    return _fy_out(services.unpost_opening_balances(account_set_id=pk, year=year, user=request.user))
+
+
+# --- voucher templates --------------------------------------------------------------------------------
+
+class TemplateLineSchema(Schema):
+    account_code: str
+    direction: str
+    summary: str = ""
+    amount: Decimal | None = None
+    aux: dict[str, str] = {}
+
+
+class TemplateIn(Schema):
+    code: str
+    name: str
+    category_id: int | None = None
+    lines: list[TemplateLineSchema]
+
+
+class TemplateFromVoucherIn(Schema):
+    code: str
+    name: str
+    with_amounts: bool = True
+
+
+class TemplateOut(Schema):
+    id: int
+    account_set_id: int
+    code: str
+    name: str
+    category_id: int | None
+    lines: list[TemplateLineSchema]
+
+
+def _template_out(t) -> dict:
+    return {"id": t.pk, "account_set_id": t.account_set_id, "code": t.code, "name": t.name,
+            "category_id": t.category_id,
+            "lines": [{"account_code": x["account"], "direction": x["direction"], "summary": x["summary"],
+                       "amount": x["amount"], "aux": x["aux"]} for x in services.template_rows(t)]}
+
+
+@router.get("/sets/{pk}/templates", response=list[TemplateOut])
+@requires(TEMPLATE)
+def list_templates(request, pk: int, q: str = ""):
+    aset = selectors.account_set(user=request.user, pk=pk)
+    return [_template_out(t) for t in selectors.templates(user=request.user, aset=aset, q=q)]
+
+
+@router.post("/sets/{pk}/templates", response={201: TemplateOut})
+@requires(TEMPLATE)
+def create_template(request, pk: int, body: TemplateIn):
+    t = services.save_template(account_set_id=pk, code=body.code, name=body.name, category_id=body.category_id,
+                               user=request.user, lines=[services.TemplateLineInput(**x.dict()) for x in body.lines])
+    return 201, _template_out(t)
+
+
+@router.post("/vouchers/{pk}/template", response={201: TemplateOut})
+@requires(TEMPLATE)
+def template_from_voucher(request, pk: int, body: TemplateFromVoucherIn):
+    t = services.save_voucher_as_template(voucher_id=pk, code=body.code, name=body.name,
+                                          with_amounts=body.with_amounts, user=request.user)
+    return 201, _template_out(t)
+
+
+@router.get("/templates/{pk}", response=TemplateOut)
+@requires(TEMPLATE)
+def get_template(request, pk: int):
+    return _template_out(selectors.template(user=request.user, pk=pk))
+
+
+@router.delete("/templates/{pk}", response={204: None})
+@requires(TEMPLATE)
+def delete_template(request, pk: int):
+    services.delete_template(template_id=pk, user=request.user)
+    return 204, None
+
+
+# --- numbers, year-end, year close --------------------------------------------------------------------
+
+class RenumberOut(Schema):
+    changed: int
+    gaps: list[str]
+
+
+class PeriodCheckOut(Schema):
+    period_id: int
+    problems: list[str]
+    gaps: list[str]
+
+
+@router.get("/periods/{pk}/check", response=PeriodCheckOut)
+@requires(CLOSE)
+def period_check(request, pk: int):
+    p = selectors.period(user=request.user, pk=pk)
+    return {"period_id": p.pk, "problems": services.period_check(p), "gaps": services.number_gaps(p)}
+
+
+@router.post("/periods/{pk}/renumber", response=RenumberOut)
+@requires(RENUMBER)
+def renumber(request, pk: int):
+    return services.renumber_vouchers(period_id=pk, user=request.user)
+
+
+@router.post("/sets/{pk}/carry-forward", response={201: list[VoucherOut]})
+@requires(CARRY)
+def carry_forward(request, pk: int, year: int):
+    made = services.generate_carry_forward(account_set_id=pk, year=year, user=request.user)
+    return 201, [_voucher_out(v) for v in made]
+
+
+@router.get("/sets/{pk}/years", response=list[FiscalYearOut])
+@requires(SET_VIEW)
+def list_years(request, pk: int):
+    aset = selectors.account_set(user=request.user, pk=pk)
+    return [{"year": y["year"], "opening_status": y["state"].opening_status if y["state"] else "draft",
+             "opening_source": y["state"].opening_source if y["state"] else "entered",
+             "status": y["state"].status if y["state"] else "open"}
+            for y in selectors.fiscal_years(user=request.user, aset=aset)]
+
+
+@router.post("/sets/{pk}/years/{year}/close", response=FiscalYearOut)
+@requires(YEAR_CLOSE)
+def close_year(request, pk: int, year: int):
+    return _fy_out(services.close_year(account_set_id=pk, year=year, user=request.user))
+
+
+@router.post("/sets/{pk}/years/{year}/reopen", response=FiscalYearOut)
+@requires(YEAR_CLOSE)
+def reopen_year(request, pk: int, year: int):
+    return _fy_out(services.reopen_year(account_set_id=pk, year=year, user=request.user))

@@ -5,11 +5,15 @@ Every agency that has a demo unit accountant gets its primary account set for th
 province's accounting centre through ``create_account_set``, so the quota arrivals and payments of
 the demo post machine vouchers into the unit's books. Idempotent: an agency that already has a
 primary account set is left alone (a later year is opened when the set stops at the year before).
+Each set's opening balances of the year (bank deposit, fixed assets and their depreciation, the
+accumulated surplus; 资金结存 against 非财政拨款结余) are entered and posted once, when the year has
+none yet.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 from django.db.models import Max
 from django.utils import timezone
@@ -50,4 +54,34 @@ def seed_demo(*, scale: str, write: Callable[[str], object] | None = None) -> di
         elif aset.last_year is not None and aset.last_year == year - 1:
             services.open_year(account_set_id=aset.pk, year=year, user=clerk)
             opened += 1
-    return {"created": created, "opened": opened}
+    openings = 0
+    for aset in AccountSet.objects.filter(agency__code__in=codes, is_primary=True):
+        openings += _seed_openings(aset, year, clerk)
+    return {"created": created, "opened": opened, "openings": openings}
+
+
+def opening_figures(agency_code: str) -> list[tuple[str, Decimal]]:
+    """Balanced demo openings (account code, amount in the account's balance direction)."""
+    n = int(agency_code[-3:]) if agency_code[-3:].isdigit() else 1
+    bank = Decimal(180_000 + 7_500 * n)
+    assets = Decimal(1_200_000 + 50_000 * n)
+    depreciation = (assets * Decimal("0.35")).quantize(Decimal("0.01"))
+    surplus = bank + assets - depreciation
+    return [("1002", bank), ("1601", assets), ("1602", depreciation), ("3001", surplus),
+            ("800102", bank), ("820204", bank)]
+
+
+def _seed_openings(aset, year: int, clerk) -> int:
+    from fmis.accounting import services
+    from fmis.accounting.models import FiscalYear, OpeningBalance, Period
+
+    if not Period.objects.filter(account_set=aset, year=year).exists():
+        return 0
+    if (OpeningBalance.objects.filter(account_set=aset, year=year).exists()
+            or FiscalYear.objects.filter(account_set=aset, year=year).exclude(opening_status="draft").exists()):
+        return 0
+    for code, amount in opening_figures(aset.agency.code):
+        services.set_opening_balance(account_set_id=aset.pk, year=year, user=clerk,
+                                     row=services.OpeningInput(account_code=code, amount=amount))
+    services.post_opening_balances(account_set_id=aset.pk, year=year, user=clerk)
+    return 1

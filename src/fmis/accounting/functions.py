@@ -14,6 +14,12 @@ LEDGER_VIEW = "accounting.ledger.view"
 CLOSE = "accounting.close"
 CHART = "accounting.chart.manage"
 RULE = "accounting.rule.manage"
+OPENING_VIEW = "accounting.opening.view"
+OPENING = "accounting.opening.manage"
+TEMPLATE = "accounting.voucher.template"
+RENUMBER = "accounting.voucher.renumber"
+CARRY = "accounting.close.carry_forward"
+YEAR_CLOSE = "accounting.close.year"
 
 FUNCTIONS = [
     Fn(ROOT, "会计核算", "Accounting", "menu", order=500),
@@ -28,4 +34,10 @@ FUNCTIONS = [
     Fn(CLOSE, "期末结账", "Period closing", "menu", ROOT, "accounting:periods", 504),
     Fn(CHART, "会计科目", "Chart of accounts", "menu", ROOT, "accounting:chart", 505),
     Fn(RULE, "机制凭证规则", "Posting rules", "menu", ROOT, "accounting:rules", 506),
+    Fn(OPENING_VIEW, "期初余额", "Opening balances", "menu", ROOT, "accounting:openings", 507),
+    Fn(OPENING, "期初余额录入与登账", "Enter and post opening balances", "action", OPENING_VIEW),
+    Fn(TEMPLATE, "凭证模板", "Voucher templates", "menu", ROOT, "accounting:templates", 508),
+    Fn(RENUMBER, "凭证重新编号", "Renumber vouchers", "action", CLOSE),
+    Fn(CARRY, "年末结转", "Year-end carry-forward", "action", CLOSE),
+    Fn(YEAR_CLOSE, "年结与反年结", "Year close and reopen", "action", CLOSE),
 ]

@@ -82,6 +82,7 @@ class AccountSet(models.Model):
     machine_auto_post = models.BooleanField("机制凭证自动登账", default=True)
     is_primary = models.BooleanField("单位主账套（接收业务事件）", default=True)
     is_enabled = models.BooleanField("启用", default=False)
+    carry_in_adjustment = models.BooleanField("年末结转凭证记入调整期（第13期）", default=False)
     supervisor = models.CharField("会计主管", max_length=50, blank=True)
     note = models.CharField("备注", max_length=200, blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
@@ -335,6 +336,9 @@ class Voucher(models.Model):
         indexes = (
             models.Index(fields=["account_set", "date"], name="acc_voucher_set_date"),
             models.Index(fields=["source_type", "source_id"], name="acc_voucher_source"),
+            # the detail ledger's order of posted vouchers
+            models.Index(fields=["period", "date", "series", "number"], name="acc_voucher_posted_order",
+                         condition=Q(status="posted")),
         )
 
     def __str__(self):
@@ -397,7 +401,10 @@ class Balance(models.Model):
             models.CheckConstraint(condition=Q(closing=F("opening") + F("debit") - F("credit")),
                                    name="acc_balance_closing"),
         )
-        indexes = (models.Index(fields=["account_set", "period"], name="acc_balance_set_period"),)
+        # covering: a statement or trial balance reads one period's rows by an index-only scan
+        indexes = (models.Index(fields=["account_set", "period"], name="acc_balance_set_period",
+                                include=["account", "opening", "debit", "credit", "cum_debit", "cum_credit",
+                                         "closing"]),)
 
 
 class PostingRule(models.Model):
@@ -474,3 +481,135 @@ class EventPosting(models.Model):
         verbose_name = "业务事件记账结果"
         ordering = ["-created_at"]
         indexes = (models.Index(fields=["outcome", "created_at"], name="acc_event_outcome"),)
+
+
+class FiscalYear(models.Model):
+    """会计年度 of an account set: the state of its opening balances (期初余额: draft or posted)
+    and of its year-end close (年结). A row is created on first use."""
+
+    class OpeningStatus(models.TextChoices):
+        DRAFT = "draft", "未登账"
+        POSTED = "posted", "已登账"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "未年结"
+        CLOSED = "closed", "已年结"
+
+    class OpeningSource(models.TextChoices):
+        ENTERED = "entered", "录入或导入"
+        CARRIED = "carried", "取上年数"
+
+    account_set = models.ForeignKey(AccountSet, verbose_name="账套", on_delete=models.CASCADE,
+                                    related_name="fiscal_years")
+    year = models.PositiveSmallIntegerField("会计年度")
+    opening_status = models.CharField("期初余额状态", max_length=10, choices=OpeningStatus.choices,
+                                      default=OpeningStatus.DRAFT)
+    opening_source = models.CharField("期初余额来源", max_length=10, choices=OpeningSource.choices,
+                                      default=OpeningSource.ENTERED)
+    opening_posted_at = models.DateTimeField("期初余额登账时间", null=True, blank=True)
+    opening_posted_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="期初余额登账人", null=True,
+                                          blank=True, on_delete=models.PROTECT, related_name="+")
+    status = models.CharField("年结状态", max_length=10, choices=Status.choices, default=Status.OPEN)
+    closed_at = models.DateTimeField("年结时间", null=True, blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="年结人", null=True, blank=True,
+                                  on_delete=models.PROTECT, related_name="+")
+    created_next_periods = models.BooleanField("年结时新建了下年度期间", default=False)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_fields: ClassVar[dict[str, str]] = {"agency": "account_set__agency__code",
+                                              "region": "account_set__region__code"}
+
+    class Meta:
+        verbose_name = "会计年度"
+        ordering = ["account_set", "year"]
+        constraints = (
+            models.UniqueConstraint(fields=("account_set", "year"), name="acc_fiscal_year_uniq"),
+            models.CheckConstraint(condition=Q(opening_status="draft") | Q(opening_posted_at__isnull=False),
+                                   name="acc_fiscal_year_opening_posted_time"),
+        )
+
+    def __str__(self):
+        return f"{self.account_set.code} {self.year}"
+
+
+class OpeningBalance(models.Model):
+    """期初余额 (年初余额) of a leaf account and auxiliary combination for a year, debit-positive.
+    Posting the year's openings adds them to the opening and closing of every period's balance row."""
+
+    account_set = models.ForeignKey(AccountSet, verbose_name="账套", on_delete=models.CASCADE,
+                                    related_name="opening_balances")
+    year = models.PositiveSmallIntegerField("会计年度")
+    account = models.ForeignKey(Account, verbose_name="科目", on_delete=models.PROTECT,
+                                related_name="opening_balances")
+    aux_hash = models.CharField("辅助核算组合", max_length=64, blank=True)
+    aux = models.JSONField("辅助核算", default=dict, blank=True)
+    amount = MoneyField("年初余额（借正贷负）")
+    updated_at = models.DateTimeField("修改时间", auto_now=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_fields: ClassVar[dict[str, str]] = {"agency": "account_set__agency__code",
+                                              "region": "account_set__region__code"}
+
+    class Meta:
+        verbose_name = "期初余额"
+        ordering = ["account_set", "year", "account__code", "aux_hash"]
+        constraints = (
+            models.UniqueConstraint(fields=("account_set", "year", "account", "aux_hash"),
+                                    name="acc_opening_key"),
+            models.CheckConstraint(condition=~Q(amount=0), name="acc_opening_not_zero"),
+        )
+
+    @property
+    def debit_amount(self):
+        return self.amount if self.amount > 0 else None
+
+    @property
+    def credit_amount(self):
+        return -self.amount if self.amount < 0 else None
+
+
+class VoucherTemplate(models.Model):
+    """凭证模板: lines (accounts, directions, summaries, optional amounts, auxiliary values) saved
+    under a code and name per account set, to prefill new vouchers."""
+
+    account_set = models.ForeignKey(AccountSet, verbose_name="账套", on_delete=models.CASCADE,
+                                    related_name="voucher_templates")
+    code = models.CharField("模板编码", max_length=30)
+    name = models.CharField("模板名称", max_length=100)
+    category = models.ForeignKey(VoucherCategory, verbose_name="凭证类别", null=True, blank=True,
+                                 on_delete=models.PROTECT, related_name="templates")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="创建人", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_fields: ClassVar[dict[str, str]] = {"agency": "account_set__agency__code",
+                                              "region": "account_set__region__code"}
+
+    class Meta:
+        verbose_name = "凭证模板"
+        ordering = ["account_set", "code"]
+        constraints = (models.UniqueConstraint(fields=("account_set", "code"), name="acc_template_code_uniq"),)
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class VoucherTemplateLine(models.Model):
+    template = models.ForeignKey(VoucherTemplate, verbose_name="模板", on_delete=models.CASCADE,
+                                 related_name="lines")
+    line_no = models.PositiveSmallIntegerField("行号")
+    summary = models.CharField("摘要", max_length=200, blank=True)
+    account = models.ForeignKey(Account, verbose_name="科目", on_delete=models.PROTECT, related_name="template_lines")
+    direction = models.CharField("方向", max_length=6, choices=Direction.choices)
+    amount = MoneyField("金额", null=True, blank=True)
+    aux = models.JSONField("辅助核算", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "凭证模板分录"
+        ordering = ["template", "line_no"]
+        constraints = (
+            models.UniqueConstraint(fields=("template", "line_no"), name="acc_template_line_uniq"),
+            models.CheckConstraint(condition=Q(amount__isnull=True) | Q(amount__gt=0),
+                                   name="acc_template_amount_positive"),
+        )

@@ -14,8 +14,27 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.urls import NoReverseMatch
 
-from fmis.accounting.models import Account, AccountSet, Balance, EventPosting, Period, PostingRule, Voucher
-from fmis.accounting.services import FN_SET_VIEW, FN_VOUCHER_VIEW, scheme_of
+from fmis.accounting.models import (
+    Account,
+    AccountSet,
+    Balance,
+    EventPosting,
+    FiscalYear,
+    OpeningBalance,
+    Period,
+    PostingRule,
+    Voucher,
+    VoucherTemplate,
+)
+from fmis.accounting.services import (
+    FN_OPENING_VIEW,
+    FN_SET_VIEW,
+    FN_TEMPLATE,
+    FN_VOUCHER_VIEW,
+    OpeningCheck,
+    opening_check,
+    scheme_of,
+)
 from fmis.platform.errors import NotFound, ValidationFailed
 from fmis.platform.money import ZERO, to_money
 
@@ -53,6 +72,14 @@ def choose_account_set(request, pk) -> AccountSet:
 
 def periods(*, user, aset: AccountSet, function: str = FN_SET_VIEW) -> QuerySet[Period]:
     return Period.objects.restrict(user, function).filter(account_set=aset).order_by("year", "number")
+
+
+def period(*, user, pk, function: str = "accounting.close") -> Period:
+    p = (Period.objects.restrict(user, function).select_related("account_set").filter(pk=pk).first()
+         if str(pk).isdigit() else None)
+    if p is None:
+        raise NotFound("accounting.period_not_found", "会计期间不存在", field="period")
+    return p
 
 
 def accounts(*, user, aset: AccountSet, q: str = "", function: str = FN_SET_VIEW) -> QuerySet[Account]:
@@ -326,3 +353,69 @@ def source_links(v: Voucher) -> list[SourceLink]:
     if payload.get("voucher_no"):
         out.append(SourceLink(f"支付凭证 {payload['voucher_no']}", None))
     return out
+
+
+# --- opening balances, fiscal years, templates --------------------------------------------------------
+
+@dataclass
+class Openings:
+    aset: AccountSet
+    year: int
+    fiscal_year: FiscalYear | None
+    rows: QuerySet[OpeningBalance]
+    check: OpeningCheck
+
+    @property
+    def posted(self) -> bool:
+        return self.fiscal_year is not None and self.fiscal_year.opening_status == FiscalYear.OpeningStatus.POSTED
+
+
+def openings(*, user, aset_id, year: int, q: str = "") -> Openings:
+    """A year's opening balances of an account set (in the user's scope), with the trial-balance check."""
+    aset = account_set(user=user, pk=aset_id, function=FN_OPENING_VIEW)
+    if not Period.objects.filter(account_set=aset, year=year).exists():
+        raise NotFound("accounting.year_missing", f"账套 {aset.code} 没有 {year} 年度的会计期间", field="year")
+    rows = (OpeningBalance.objects.restrict(user, FN_OPENING_VIEW).filter(account_set=aset, year=year)
+            .select_related("account").order_by("account__code", "aux_hash"))
+    if q:
+        rows = rows.filter(Q(account__code__startswith=q) | Q(account__full_name__icontains=q))
+    fy = FiscalYear.objects.filter(account_set=aset, year=year).select_related("opening_posted_by").first()
+    return Openings(aset=aset, year=year, fiscal_year=fy, rows=rows, check=opening_check(aset, year))
+
+
+def fiscal_years(*, user, aset: AccountSet, function: str = FN_SET_VIEW) -> list[dict]:
+    """Every year of the account set that has periods, with its opening and year-close state."""
+    states = {f.year: f for f in FiscalYear.objects.restrict(user, function).filter(account_set=aset)
+              .select_related("closed_by", "opening_posted_by")}
+    years = sorted(set(Period.objects.filter(account_set=aset).values_list("year", flat=True)))
+    return [{"year": y, "state": states.get(y)} for y in years]
+
+
+def templates(*, user, aset: AccountSet, q: str = "") -> QuerySet[VoucherTemplate]:
+    qs = (VoucherTemplate.objects.restrict(user, FN_TEMPLATE).filter(account_set=aset)
+          .select_related("category", "created_by").prefetch_related("lines__account"))
+    if q:
+        qs = qs.filter(Q(code__icontains=q) | Q(name__icontains=q))
+    return qs.order_by("code")
+
+
+def template(*, user, pk, function: str = FN_TEMPLATE) -> VoucherTemplate:
+    t = (VoucherTemplate.objects.restrict(user, function).select_related("account_set", "category")
+         .filter(pk=pk).first() if str(pk).isdigit() else None)
+    if t is None:
+        raise NotFound("accounting.template_not_found", "凭证模板不存在", field="template")
+    return t
+
+
+def carry_forward_movements(*, aset: AccountSet, year: int) -> dict[str, tuple[Decimal, Decimal]]:
+    """Debit and credit posted by the year-end carry-forward vouchers, per leaf account code, for
+    `aset` (already checked against the user's scope). Statements that report the year's income and
+    expense (本年累计) from the balance rows of the carry-forward period subtract these movements."""
+    from fmis.accounting.services import CARRY_SOURCE_TYPE
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT a.code, sum(l.debit), sum(l.credit) FROM accounting_voucherline l "
+                    "JOIN accounting_voucher v ON v.id = l.voucher_id JOIN accounting_account a ON a.id = l.account_id "
+                    "WHERE v.account_set_id = %s AND v.fiscal_year = %s AND v.status = 'posted' AND v.is_machine "
+                    "AND v.source_type = %s GROUP BY a.code ORDER BY a.code", [aset.pk, year, CARRY_SOURCE_TYPE])
+        return {code: (d, c) for code, d, c in cur.fetchall()}

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from fmis.accounting import chart as chart_data
@@ -32,12 +32,16 @@ from fmis.accounting.models import (
     Balance,
     Basis,
     EventPosting,
+    FiscalYear,
+    OpeningBalance,
     Period,
     PostingRule,
     PostingRuleLine,
     Voucher,
     VoucherCategory,
     VoucherLine,
+    VoucherTemplate,
+    VoucherTemplateLine,
 )
 from fmis.iam import permissions
 from fmis.platform import audit
@@ -57,6 +61,12 @@ FN_VOUCHER_REVERSE = "accounting.voucher.reverse"
 FN_CLOSE = "accounting.close"
 FN_CHART = "accounting.chart.manage"
 FN_RULE = "accounting.rule.manage"
+FN_OPENING_VIEW = "accounting.opening.view"
+FN_OPENING = "accounting.opening.manage"
+FN_TEMPLATE = "accounting.voucher.template"
+FN_RENUMBER = "accounting.voucher.renumber"
+FN_CARRY = "accounting.close.carry_forward"
+FN_YEAR_CLOSE = "accounting.close.year"
 
 S = Voucher.Status
 
@@ -190,7 +200,8 @@ def create_account_set(*, data: AccountSetInput, user) -> AccountSet:
 
 def update_account_set(*, account_set_id: int, user, name: str | None = None, supervisor: str | None = None,
                        poster_must_differ: bool | None = None, machine_auto_post: bool | None = None,
-                       is_enabled: bool | None = None, note: str | None = None) -> AccountSet:
+                       is_enabled: bool | None = None, note: str | None = None,
+                       carry_in_adjustment: bool | None = None) -> AccountSet:
     """Change an account set's settings (code, entity, format and numbering are fixed once created)."""
     with transaction.atomic():
         aset = _account_set(user, FN_SET_MANAGE, account_set_id, lock=True)
@@ -204,7 +215,7 @@ def update_account_set(*, account_set_id: int, user, name: str | None = None, su
         if note is not None:
             aset.note = note.strip()
         for attr, value in (("poster_must_differ", poster_must_differ), ("machine_auto_post", machine_auto_post),
-                            ("is_enabled", is_enabled)):
+                            ("is_enabled", is_enabled), ("carry_in_adjustment", carry_in_adjustment)):
             if value is not None:
                 setattr(aset, attr, bool(value))
         aset.save()
@@ -260,7 +271,9 @@ def reload_standard_chart(*, account_set_id: int, user) -> int:
 
 def _account_used(account: Account) -> bool:
     return (VoucherLine.objects.filter(account=account).exists()
-            or Balance.objects.filter(account=account).exists())
+            or Balance.objects.filter(account=account).exists()
+            or OpeningBalance.objects.filter(account=account).exists()
+            or VoucherTemplateLine.objects.filter(account=account).exists())
 
 
 def _check_elements(elements, *, field: str = "aux_elements") -> list[str]:
@@ -869,6 +882,7 @@ def period_check(period: Period) -> list[str]:
     if n_audited:
         problems.append(f"有 {n_audited} 张凭证已审核未登账")
     problems += [f"凭证号不连续：{g}" for g in number_gaps(period)]
+    problems += carry_forward_problems(period)
     return problems
 
 
@@ -929,6 +943,9 @@ def reopen_period(*, period_id: int, user) -> Period:
         if later_closed:
             raise Conflict("accounting.later_period_closed", "之后的会计期间已结账，请从最后一个已结账期间开始反结账",
                            field="period")
+        if FiscalYear.objects.filter(account_set_id=p.account_set_id, year=p.year,
+                                     status=FiscalYear.Status.CLOSED).exists():
+            raise Conflict("accounting.year_closed", f"{p.year} 年度已年结，请先反年结", field="period")
         before = audit.snapshot(locked)
         Period.objects.filter(pk=p.pk).update(status=Period.Status.OPEN, closed_at=None, closed_by=None)
         locked.refresh_from_db()
@@ -946,9 +963,14 @@ WITH mv AS (
     JOIN accounting_period p ON p.id = v.period_id
     WHERE v.account_set_id = %(set)s AND v.status = 'posted'
     GROUP BY p.year, p.number, l.account_id, l.aux_hash
-), keys AS (SELECT DISTINCT year, account_id, aux_hash FROM mv),
-expected AS (
-    SELECT per.id AS period_id, k.account_id, k.aux_hash,
+), ob AS (
+    SELECT o.year, o.account_id, o.aux_hash, o.amount
+    FROM accounting_openingbalance o
+    JOIN accounting_fiscalyear f ON f.account_set_id = o.account_set_id AND f.year = o.year
+    WHERE o.account_set_id = %(set)s AND f.opening_status = 'posted'
+), keys AS (SELECT year, account_id, aux_hash FROM mv UNION SELECT year, account_id, aux_hash FROM ob),
+moves AS (
+    SELECT per.id AS period_id, per.year, k.account_id, k.aux_hash,
            coalesce(sum(mv.d - mv.c) FILTER (WHERE mv.number < per.number), 0) AS opening,
            coalesce(sum(mv.d) FILTER (WHERE mv.number = per.number), 0) AS debit,
            coalesce(sum(mv.c) FILTER (WHERE mv.number = per.number), 0) AS credit,
@@ -959,7 +981,12 @@ expected AS (
     LEFT JOIN mv ON mv.year = k.year AND mv.account_id = k.account_id AND mv.aux_hash = k.aux_hash
                 AND mv.number <= per.number
     WHERE per.account_set_id = %(set)s
-    GROUP BY per.id, k.account_id, k.aux_hash
+    GROUP BY per.id, per.year, k.account_id, k.aux_hash
+), expected AS (
+    SELECT m.period_id, m.account_id, m.aux_hash, m.opening + coalesce(ob.amount, 0) AS opening, m.debit, m.credit,
+           m.cum_debit, m.cum_credit, m.closing + coalesce(ob.amount, 0) AS closing
+    FROM moves m
+    LEFT JOIN ob ON ob.year = m.year AND ob.account_id = m.account_id AND ob.aux_hash = m.aux_hash
 ), actual AS (
     SELECT period_id, account_id, aux_hash, opening, debit, credit, cum_debit, cum_credit, closing
     FROM accounting_balance WHERE account_set_id = %(set)s
@@ -978,8 +1005,8 @@ WHERE (coalesce(e.opening, 0), coalesce(e.debit, 0), coalesce(e.credit, 0), coal
 
 
 def check_balances(account_set_id: int) -> list[dict]:
-    """Recompute every balance row of an account set from its posted lines; return the differences
-    (empty when the balance table is exact)."""
+    """Recompute every balance row of an account set from its posted lines and posted opening
+    balances; return the differences (empty when the balance table is exact)."""
     cols = ("opening", "debit", "credit", "cum_debit", "cum_credit", "closing")
     with connection.cursor() as cur:
         cur.execute(CHECK_SQL, {"set": account_set_id})
@@ -1392,3 +1419,821 @@ def copy_account_set(*, account_set_id: int, code: str, name: str, user, agency_
     aset, _ = import_account_set(data=data, user=user, code=code, name=name, agency_id=agency_id,
                                  region_id=region_id, is_primary=is_primary)
     return aset
+
+
+# --- fiscal years ---------------------------------------------------------------------------------
+
+CARRIED_CATEGORIES = (Account.Category.ASSET, Account.Category.LIABILITY, Account.Category.NET_ASSETS,
+                      Account.Category.BUDGET_SURPLUS)
+NOMINAL_CATEGORIES = (Account.Category.REVENUE, Account.Category.EXPENSE, Account.Category.BUDGET_REVENUE,
+                      Account.Category.BUDGET_EXPENDITURE)
+# net-asset accounts that the financial carry-forward empties (本期盈余, 本年盈余分配)
+SURPLUS_TRANSIT_CODES = ("3301", "3302")
+
+
+def _require_year(aset: AccountSet, year) -> int:
+    try:
+        year = int(year)
+    except (TypeError, ValueError):
+        raise ValidationFailed("accounting.year_invalid", f"会计年度不正确：{year}", field="year") from None
+    if not Period.objects.filter(account_set=aset, year=year).exists():
+        raise ValidationFailed("accounting.year_missing", f"账套 {aset.code} 没有 {year} 年度的会计期间", field="year")
+    return year
+
+
+def fiscal_year(aset: AccountSet, year: int, *, lock: bool = False) -> FiscalYear:
+    """The year's row (created on first use by an insert that concurrent callers cannot duplicate);
+    `lock` holds it exclusively until commit."""
+    with connection.cursor() as cur:
+        cur.execute("INSERT INTO accounting_fiscalyear (account_set_id, year, opening_status, opening_source, status, "
+                    "created_next_periods) VALUES (%s, %s, 'draft', 'entered', 'open', false) "
+                    "ON CONFLICT (account_set_id, year) DO NOTHING", [aset.pk, year])
+    qs = FiscalYear.objects.filter(account_set=aset, year=year)
+    if lock:
+        qs = qs.select_for_update()
+    return qs.get()
+
+
+def _lock_year_periods(aset: AccountSet, year: int, *, exclusive: bool) -> list[tuple[int, int, str]]:
+    """Lock the year's period rows (shared: no period closes meanwhile; exclusive: no voucher is
+    posted meanwhile either) and return (id, number, status) in period order."""
+    mode = "UPDATE" if exclusive else "SHARE"
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT id, number, status FROM accounting_period WHERE account_set_id = %s AND year = %s "
+                    f"ORDER BY number FOR {mode}", [aset.pk, year])
+        return cur.fetchall()
+
+
+def _nominal_left(period: Period) -> list[str]:
+    """Codes of income, expense and 本期盈余/本年盈余分配 accounts with a closing balance in `period`."""
+    return sorted(set(
+        Balance.objects.filter(period=period).exclude(closing=0)
+        .filter(Q(account__category__in=NOMINAL_CATEGORIES) | Q(account__code__startswith=SURPLUS_TRANSIT_CODES[0])
+                | Q(account__code__startswith=SURPLUS_TRANSIT_CODES[1]))
+        .values_list("account__code", flat=True)))
+
+
+def carry_period_number(aset: AccountSet) -> int:
+    """The period that receives the year-end carry-forward vouchers: 12, or 13 when configured."""
+    return Period.ADJUSTMENT if aset.carry_in_adjustment else 12
+
+
+def carry_forward_problems(period: Period) -> list[str]:
+    """Month-end check "carry-forwards done": from the carry-forward period on, income and expense
+    accounts (both bases) and 本期盈余/本年盈余分配 must be empty."""
+    if period.number < carry_period_number(period.account_set):
+        return []
+    left = _nominal_left(period)
+    if not left:
+        return []
+    shown = "、".join(left[:10]) + ("等" if len(left) > 10 else "")
+    return [f"年末结转未完成：科目 {shown} 仍有余额，请生成结转凭证"]
+
+
+# --- opening balances -----------------------------------------------------------------------------
+
+@dataclass
+class OpeningInput:
+    """One opening balance: `amount` in `direction` (借/贷; default the account's balance side)."""
+    account_code: str
+    amount: Decimal | str | int
+    direction: str = ""
+    aux: dict = field(default_factory=dict)
+
+
+_DIRECTIONS = {"": None, "debit": "debit", "credit": "credit", "借": "debit", "贷": "credit"}
+
+
+def _opening_row(aset: AccountSet, accounts: dict[str, Account], row: OpeningInput, n: int | None
+                 ) -> tuple[Account, dict, Decimal]:
+    where = f"第 {n} 行：" if n else ""
+    code = str(row.account_code or "").strip()
+    acc = accounts.get(code)
+    if acc is None:
+        raise ValidationFailed("accounting.account_not_found", f"{where}科目 {code or '（空）'} 不存在",
+                               field="account", line=n)
+    if not acc.is_leaf:
+        raise ValidationFailed("accounting.account_not_leaf", f"{where}科目 {acc.code} {acc.name} 不是末级科目",
+                               field="account", line=n)
+    direction = _DIRECTIONS.get(str(row.direction or "").strip())
+    if str(row.direction or "").strip() not in _DIRECTIONS:
+        raise ValidationFailed("accounting.direction_invalid", f"{where}余额方向只能是借或贷", field="direction", line=n)
+    try:
+        amount = to_money(row.amount if row.amount not in (None, "") else ZERO, field="amount")
+    except ValidationFailed:
+        raise ValidationFailed("accounting.amount_invalid", f"{where}年初余额 {row.amount} 不是有效金额",
+                               field="amount", line=n) from None
+    aux = _validate_aux(aset, acc, row.aux or {}, n or 1, create_custom=False) if row.aux else {}
+    signed = amount if (direction or acc.direction) == "debit" else -amount
+    return acc, aux, signed
+
+
+def _lock_draft_opening(aset: AccountSet, year: int) -> FiscalYear:
+    fy = fiscal_year(aset, year, lock=True)
+    if fy.opening_status == FiscalYear.OpeningStatus.POSTED:
+        raise Conflict("accounting.opening_posted", f"{year} 年度期初余额已登账，请先取消登账再修改", field="year")
+    return fy
+
+
+def _upsert_opening(aset: AccountSet, year: int, acc: Account, aux: dict, signed: Decimal) -> str:
+    """Write one opening row; returns "created", "updated", "deleted" or "unchanged"."""
+    key = aux_hash(aux)
+    current = OpeningBalance.objects.filter(account_set=aset, year=year, account=acc, aux_hash=key).first()
+    if signed == 0:
+        if current is None:
+            return "unchanged"
+        current.delete()
+        return "deleted"
+    if current is None:
+        OpeningBalance.objects.create(account_set=aset, year=year, account=acc, aux_hash=key, aux=aux, amount=signed)
+        return "created"
+    if current.amount == signed:
+        return "unchanged"
+    OpeningBalance.objects.filter(pk=current.pk).update(amount=signed, updated_at=timezone.now())
+    return "updated"
+
+
+def set_opening_balance(*, account_set_id: int, year: int, row: OpeningInput, user) -> OpeningBalance | None:
+    """Enter (or change, or with amount 0 remove) the opening balance of a leaf account and auxiliary
+    combination while the year's openings are not posted."""
+    with transaction.atomic():
+        aset = _account_set(user, FN_OPENING, account_set_id)
+        year = _require_year(aset, year)
+        _lock_draft_opening(aset, year)
+        accounts = {a.code: a for a in Account.objects.filter(account_set=aset, code=str(row.account_code).strip())}
+        acc, aux, signed = _opening_row(aset, accounts, row, None)
+        before = audit.snapshot(OpeningBalance.objects.filter(
+            account_set=aset, year=year, account=acc, aux_hash=aux_hash(aux)).first())
+        outcome = _upsert_opening(aset, year, acc, aux, signed)
+        ob = OpeningBalance.objects.filter(account_set=aset, year=year, account=acc, aux_hash=aux_hash(aux)).first()
+        if outcome != "unchanged":
+            FiscalYear.objects.filter(account_set=aset, year=year).update(
+                opening_source=FiscalYear.OpeningSource.ENTERED)
+            audit.record(user, f"accounting.opening.{'delete' if outcome == 'deleted' else 'set'}", ob,
+                         before=before, after=audit.snapshot(ob), object_type="accounting.openingbalance",
+                         object_id=ob.pk if ob else (before or {}).get("id", ""),
+                         object_repr=f"{aset.code} {year} {acc.code}")
+    return ob
+
+
+OPENING_COLUMNS = {"科目编码": "account", "account": "account", "account_code": "account",
+                   "余额方向": "direction", "direction": "direction", "年初余额": "amount", "amount": "amount",
+                   "辅助核算": "aux", "aux": "aux"}
+
+
+def parse_aux_text(text: str) -> dict:
+    """``func=2010101,fund_type=11`` (Chinese commas accepted) → a dict."""
+    out = {}
+    for part in str(text or "").replace("，", ",").replace("；", ",").replace(";", ",").split(","):
+        if "=" in part:
+            k, v = part.split("=", 1)
+            if k.strip():
+                out[k.strip()] = v.strip()
+        elif part.strip():
+            raise ValueError(part.strip())
+    return out
+
+
+def import_opening_balances(*, account_set_id: int, year: int, file, user) -> dict[str, int]:
+    """Import opening balances from xlsx (科目编码, 余额方向, 年初余额, 辅助核算). All or nothing: every
+    bad line is reported at once and nothing is written; re-importing the same file changes nothing.
+    Rows not in the file are kept. Returns counts of created, updated, deleted and unchanged rows."""
+    from fmis.platform.xlsx import read_rows
+
+    with transaction.atomic():
+        aset = _account_set(user, FN_OPENING, account_set_id)
+        year = _require_year(aset, year)
+        _lock_draft_opening(aset, year)
+        accounts = {a.code: a for a in Account.objects.filter(account_set=aset)}
+        errors: list[dict] = []
+        planned: list[tuple[Account, dict, Decimal]] = []
+        seen: dict[tuple[int, str], int] = {}
+        for line, raw in read_rows(file, OPENING_COLUMNS, required=("account", "amount")):
+            if not any(str(v).strip() for v in raw.values()):
+                continue
+            try:
+                aux = parse_aux_text(raw.get("aux", ""))
+            except ValueError as exc:
+                errors.append({"line": line, "field": "aux", "message": f"第 {line} 行：辅助核算“{exc}”应写成 要素=编码"})
+                continue
+            try:
+                acc, aux, signed = _opening_row(aset, accounts, OpeningInput(
+                    account_code=raw.get("account", ""), amount=raw.get("amount", ""),
+                    direction=raw.get("direction", ""), aux=aux), line)
+            except ValidationFailed as exc:
+                errors.append({"line": line, "field": exc.field or "account", "message": exc.message})
+                continue
+            key = (acc.pk, aux_hash(aux))
+            if key in seen:
+                errors.append({"line": line, "field": "account",
+                               "message": f"第 {line} 行：科目 {acc.code} 与第 {seen[key]} 行的辅助核算组合重复"})
+                continue
+            seen[key] = line
+            planned.append((acc, aux, signed))
+        if errors:
+            raise ValidationFailed("accounting.opening_import_invalid",
+                                   f"导入失败：{len(errors)} 处错误，未导入任何数据", field="file", errors=errors)
+        if not planned:
+            raise ValidationFailed("accounting.opening_import_empty", "文件中没有期初余额数据", field="file")
+        counts = {"created": 0, "updated": 0, "deleted": 0, "unchanged": 0}
+        for acc, aux, signed in planned:
+            counts[_upsert_opening(aset, year, acc, aux, signed)] += 1
+        if counts["created"] or counts["updated"] or counts["deleted"]:
+            fy = FiscalYear.objects.get(account_set=aset, year=year)
+            FiscalYear.objects.filter(pk=fy.pk).update(opening_source=FiscalYear.OpeningSource.ENTERED)
+            audit.record(user, "accounting.opening.import", fy, after={"year": year, **counts})
+    return counts
+
+
+@dataclass
+class OpeningCheck:
+    """试算平衡 of a year's opening balances, per basis."""
+    year: int
+    rows: int
+    totals: dict[str, dict[str, Decimal]]
+
+    @property
+    def balanced(self) -> bool:
+        return all(t["debit"] == t["credit"] for t in self.totals.values())
+
+    @property
+    def problems(self) -> list[str]:
+        out = []
+        for basis, label in ((Basis.FINANCIAL, "财务会计"), (Basis.BUDGETARY, "预算会计")):
+            t = self.totals[str(basis)]
+            if t["debit"] != t["credit"]:
+                out.append(f"{label}期初余额不平衡：借方合计 {fmt(t['debit'])}，贷方合计 {fmt(t['credit'])}，"
+                           f"差额 {fmt(t['debit'] - t['credit'])}")
+        return out
+
+
+def opening_check(aset: AccountSet, year: int) -> OpeningCheck:
+    """Debit and credit totals of the year's opening balances per basis (the caller checked scope)."""
+    totals = {str(b): {"debit": ZERO, "credit": ZERO} for b in Basis}
+    rows = 0
+    with connection.cursor() as cur:
+        cur.execute("SELECT a.basis, count(*), coalesce(sum(o.amount) FILTER (WHERE o.amount > 0), 0), "
+                    "coalesce(-sum(o.amount) FILTER (WHERE o.amount < 0), 0) FROM accounting_openingbalance o "
+                    "JOIN accounting_account a ON a.id = o.account_id WHERE o.account_set_id = %s AND o.year = %s "
+                    "GROUP BY a.basis", [aset.pk, year])
+        for basis, n, d, c in cur.fetchall():
+            totals[basis] = {"debit": d, "credit": c}
+            rows += n
+    return OpeningCheck(year=year, rows=rows, totals=totals)
+
+
+def _apply_openings(aset: AccountSet, year: int, sign: int) -> None:
+    """Add (sign +1) or take back (−1) the year's opening rows into the opening and closing of every
+    period's balance row of the year: one upsert, keys in the same order as voucher posting."""
+    with connection.cursor() as cur:
+        cur.execute("""
+            INSERT INTO accounting_balance
+                (account_set_id, period_id, account_id, aux_hash, aux, opening, debit, credit, cum_debit,
+                 cum_credit, closing)
+            SELECT o.account_set_id, p.id, o.account_id, o.aux_hash, o.aux, o.amount * %s, 0, 0, 0, 0, o.amount * %s
+            FROM accounting_openingbalance o
+            JOIN accounting_period p ON p.account_set_id = o.account_set_id AND p.year = o.year
+            WHERE o.account_set_id = %s AND o.year = %s
+            ORDER BY o.account_id, o.aux_hash, p.number
+            ON CONFLICT (period_id, account_id, aux_hash) DO UPDATE SET
+                opening = accounting_balance.opening + EXCLUDED.opening,
+                closing = accounting_balance.closing + EXCLUDED.closing
+        """, [sign, sign, aset.pk, year])
+        if sign < 0:
+            cur.execute("DELETE FROM accounting_balance b USING accounting_period p WHERE p.id = b.period_id "
+                        "AND p.account_set_id = %s AND p.year = %s AND b.opening = 0 AND b.debit = 0 AND b.credit = 0 "
+                        "AND b.cum_debit = 0 AND b.cum_credit = 0 AND b.closing = 0", [aset.pk, year])
+
+
+def _post_openings(aset: AccountSet, year: int, user) -> OpeningCheck:
+    """Check and post the year's openings (caller holds the fiscal-year row and the transaction)."""
+    closed = [n for _pk, n, st in _lock_year_periods(aset, year, exclusive=False) if st != Period.Status.OPEN]
+    if closed:
+        raise Conflict("accounting.opening_period_closed",
+                       f"{year} 年度第 {'、'.join(map(str, closed))} 期已结账，不能登账期初余额", field="year")
+    chk = opening_check(aset, year)
+    if not chk.balanced:
+        raise ValidationFailed("accounting.opening_unbalanced", "试算不平衡，不能登账：" + "；".join(chk.problems),
+                               field="amount", errors=[{"field": "amount", "message": m} for m in chk.problems])
+    _apply_openings(aset, year, +1)
+    FiscalYear.objects.filter(account_set=aset, year=year).update(
+        opening_status=FiscalYear.OpeningStatus.POSTED, opening_posted_at=timezone.now(), opening_posted_by=user)
+    return chk
+
+
+def _totals_json(chk: OpeningCheck) -> dict:
+    return {"rows": chk.rows, **{b: {k: str(v) for k, v in t.items()} for b, t in chk.totals.items()}}
+
+
+@retry_on_conflict
+def post_opening_balances(*, account_set_id: int, year: int, user) -> FiscalYear:
+    """登账 the year's opening balances after the trial-balance check: they become the opening (and
+    closing) of every period's balance row of the year, in one transaction."""
+    with transaction.atomic():
+        aset = _account_set(user, FN_OPENING, account_set_id)
+        year = _require_year(aset, year)
+        fy = _lock_draft_opening(aset, year)
+        before = audit.snapshot(fy)
+        chk = _post_openings(aset, year, user)
+        fy.refresh_from_db()
+        audit.record(user, "accounting.opening.post", fy, before=before,
+                     after={**audit.snapshot(fy), "totals": _totals_json(chk)})
+    return fy
+
+
+def _unpost_openings(aset: AccountSet, year: int) -> None:
+    periods = _lock_year_periods(aset, year, exclusive=True)
+    closed = [n for _pk, n, st in periods if st != Period.Status.OPEN]
+    if closed:
+        raise Conflict("accounting.opening_period_closed",
+                       f"{year} 年度第 {'、'.join(map(str, closed))} 期已结账，不能取消登账期初余额", field="year")
+    posted = Voucher.objects.filter(account_set=aset, fiscal_year=year, status=S.POSTED).count()
+    if posted:
+        raise Conflict("accounting.opening_year_has_postings",
+                       f"{year} 年度已有 {posted} 张凭证登账，不能取消登账期初余额", field="year")
+    _apply_openings(aset, year, -1)
+    FiscalYear.objects.filter(account_set=aset, year=year).update(
+        opening_status=FiscalYear.OpeningStatus.DRAFT, opening_posted_at=None, opening_posted_by=None)
+
+
+@retry_on_conflict
+def unpost_opening_balances(*, account_set_id: int, year: int, user) -> FiscalYear:
+    """取消登账 of the year's openings, allowed while no voucher of the year is posted."""
+    with transaction.atomic():
+        aset = _account_set(user, FN_OPENING, account_set_id)
+        year = _require_year(aset, year)
+        fy = fiscal_year(aset, year, lock=True)
+        if fy.opening_status != FiscalYear.OpeningStatus.POSTED:
+            raise Conflict("accounting.opening_not_posted", f"{year} 年度期初余额尚未登账", field="year")
+        before = audit.snapshot(fy)
+        _unpost_openings(aset, year)
+        fy.refresh_from_db()
+        audit.record(user, "accounting.opening.unpost", fy, before=before)
+    return fy
+
+
+def _carry_rows(aset: AccountSet, year: int) -> int:
+    """Insert next year's opening rows from `year`'s final closing balances (period 13) of the
+    accounts that carry (assets, liabilities, net assets, 预算结余). Returns rows written."""
+    with connection.cursor() as cur:
+        cur.execute("""
+            INSERT INTO accounting_openingbalance (account_set_id, year, account_id, aux_hash, aux, amount, updated_at)
+            SELECT b.account_set_id, %s, b.account_id, b.aux_hash, b.aux, b.closing, now()
+            FROM accounting_balance b
+            JOIN accounting_period p ON p.id = b.period_id
+            JOIN accounting_account a ON a.id = b.account_id
+            WHERE b.account_set_id = %s AND p.year = %s AND p.number = %s AND b.closing <> 0
+              AND a.category = ANY(%s)
+        """, [year + 1, aset.pk, year, Period.ADJUSTMENT, [str(c) for c in CARRIED_CATEGORIES]])
+        return cur.rowcount
+
+
+def _require_carried(aset: AccountSet, year: int) -> Period:
+    last = Period.objects.filter(account_set=aset, year=year, number=Period.ADJUSTMENT).first()
+    if last is None:
+        raise ValidationFailed("accounting.year_missing", f"账套 {aset.code} 没有 {year} 年度的会计期间", field="year")
+    left = _nominal_left(last)
+    if left:
+        raise Conflict("accounting.year_not_carried",
+                       f"{year} 年度收入、费用类科目尚未结转（{'、'.join(left[:10])}），请先生成年末结转凭证", field="year")
+    return last
+
+
+def carry_opening_balances(*, account_set_id: int, year: int, user) -> int:
+    """取上年数: replace the year's (unposted) openings by last year's final closing balances of the
+    accounts that carry. Last year's income and expense accounts must be empty (carried forward)."""
+    with transaction.atomic():
+        aset = _account_set(user, FN_OPENING, account_set_id)
+        year = _require_year(aset, year)
+        _require_carried(aset, year - 1)
+        fy = _lock_draft_opening(aset, year)
+        before = {"rows": OpeningBalance.objects.filter(account_set=aset, year=year).count()}
+        OpeningBalance.objects.filter(account_set=aset, year=year).delete()
+        n = _carry_rows(aset, year - 1)
+        FiscalYear.objects.filter(pk=fy.pk).update(opening_source=FiscalYear.OpeningSource.CARRIED)
+        audit.record(user, "accounting.opening.carry", fy, before=before, after={"year": year, "rows": n})
+    return n
+
+
+# --- voucher templates ----------------------------------------------------------------------------
+
+@dataclass
+class TemplateLineInput:
+    account_code: str
+    direction: str
+    summary: str = ""
+    amount: Decimal | str | int | None = None
+    aux: dict = field(default_factory=dict)
+
+
+def _template_lines(aset: AccountSet, lines: list[TemplateLineInput]) -> list[VoucherTemplateLine]:
+    if not lines or len(lines) < 2:
+        raise ValidationFailed("accounting.template_too_few_lines", "模板至少需要两行分录", field="lines")
+    if len(lines) > 999:
+        raise ValidationFailed("accounting.voucher_too_many_lines", "模板分录不能超过 999 行", field="lines")
+    accounts = {a.code: a for a in Account.objects.filter(account_set=aset,
+                                                          code__in={str(x.account_code).strip() for x in lines})}
+    out = []
+    for n, li in enumerate(lines, start=1):
+        code = str(li.account_code or "").strip()
+        acc = accounts.get(code)
+        if acc is None:
+            raise ValidationFailed("accounting.account_not_found", f"第 {n} 行：科目 {code or '（空）'} 不存在",
+                                   field="account", line=n)
+        if not acc.is_leaf:
+            raise ValidationFailed("accounting.account_not_leaf", f"第 {n} 行：科目 {acc.code} {acc.name} 不是末级科目",
+                                   field="account", line=n)
+        direction = _DIRECTIONS.get(str(li.direction or "").strip())
+        if direction is None:
+            raise ValidationFailed("accounting.direction_invalid", f"第 {n} 行：方向只能是借或贷", field="direction",
+                                   line=n)
+        amount = None
+        if li.amount not in (None, ""):
+            amount = to_money(li.amount, field="amount")
+            if amount <= 0:
+                raise ValidationFailed("accounting.line_negative", f"第 {n} 行：金额必须大于零", field="amount", line=n)
+        summary = str(li.summary or "").strip()
+        if len(summary) > 200:
+            raise ValidationFailed("accounting.summary_too_long", f"第 {n} 行：摘要不能超过 200 字", field="summary",
+                                   line=n)
+        aux = _validate_aux(aset, acc, li.aux or {}, n, create_custom=False)
+        out.append(VoucherTemplateLine(line_no=n, summary=summary, account=acc, direction=direction, amount=amount,
+                                       aux=aux))
+    return out
+
+
+def _template_snapshot(t: VoucherTemplate) -> dict:
+    return {**audit.snapshot(t), "lines": [
+        {"line_no": x.line_no, "account": x.account.code, "direction": x.direction, "summary": x.summary,
+         "amount": x.amount, "aux": x.aux} for x in t.lines.select_related("account").order_by("line_no")]}
+
+
+def save_template(*, account_set_id: int, code: str, name: str, lines: list[TemplateLineInput], user,
+                  category_id: int | None = None) -> VoucherTemplate:
+    """Save voucher lines as a named template of the account set (codes are unique per set)."""
+    with transaction.atomic():
+        aset = _account_set(user, FN_TEMPLATE, account_set_id)
+        code, name = str(code or "").strip(), str(name or "").strip()
+        if not code or len(code) > 30:
+            raise ValidationFailed("accounting.template_code_invalid", "模板编码不能为空且不超过 30 个字符", field="code")
+        if not name or len(name) > 100:
+            raise ValidationFailed("accounting.template_name_invalid", "模板名称不能为空且不超过 100 个字符", field="name")
+        category = None
+        if category_id:
+            category = VoucherCategory.objects.filter(account_set=aset, pk=category_id).first()
+            if category is None:
+                raise ValidationFailed("accounting.category_missing", "凭证类别不存在", field="category")
+        checked = _template_lines(aset, lines)
+        try:
+            with transaction.atomic():
+                t = VoucherTemplate.objects.create(account_set=aset, code=code, name=name, category=category,
+                                                   created_by=user)
+        except IntegrityError:
+            raise Conflict("accounting.template_exists", f"模板编码 {code} 已存在", field="code") from None
+        for x in checked:
+            x.template = t
+        VoucherTemplateLine.objects.bulk_create(checked)
+        audit.record(user, "accounting.template.create", t, after=_template_snapshot(t))
+    return t
+
+
+def save_voucher_as_template(*, voucher_id: int, code: str, name: str, user,
+                             with_amounts: bool = True) -> VoucherTemplate:
+    """存为模板: a voucher's lines (accounts, directions, summaries, auxiliary values and, unless
+    `with_amounts` is false, amounts) as a template of its account set."""
+    v = _voucher(user, FN_VOUCHER_VIEW, voucher_id)
+    lines = [TemplateLineInput(account_code=x.account.code, direction="debit" if x.debit else "credit",
+                               summary=x.summary, aux=x.aux,
+                               amount=(abs(x.debit or x.credit) if with_amounts else None))
+             for x in v.lines.select_related("account").order_by("line_no")]
+    return save_template(account_set_id=v.account_set_id, code=code, name=name, lines=lines, user=user,
+                         category_id=v.category_id)
+
+
+def delete_template(*, template_id: int, user) -> None:
+    permissions.require(user, FN_TEMPLATE)
+    with transaction.atomic():
+        t = (VoucherTemplate.objects.restrict(user, FN_TEMPLATE).select_for_update(of=("self",))
+             .filter(pk=template_id).first() if str(template_id).isdigit() else None)
+        if t is None:
+            raise NotFound("accounting.template_not_found", "凭证模板不存在", field="template")
+        before = _template_snapshot(t)
+        t.delete()
+        audit.record(user, "accounting.template.delete", None, before=before, object_type="accounting.vouchertemplate",
+                     object_id=template_id, object_repr=f"{before['code']} {before['name']}")
+
+
+def template_rows(t: VoucherTemplate) -> list[dict]:
+    """A template's lines for prefilling a voucher: account, summary, direction, amount (None where
+    the template has none) and auxiliary values."""
+    return [{"account": x.account.code, "summary": x.summary, "direction": x.direction, "amount": x.amount,
+             "aux": dict(x.aux)} for x in t.lines.select_related("account").order_by("line_no")]
+
+
+# --- voucher numbers ------------------------------------------------------------------------------
+
+@retry_on_conflict
+def renumber_vouchers(*, period_id: int, user) -> dict:
+    """重新编号: close the number gaps of a period by moving its unposted vouchers (in their current
+    order) onto the lowest free numbers of their series; posted vouchers keep their numbers. The
+    series counters are locked, so entries made meanwhile wait and then draw the next number.
+    Returns {"changed": n, "gaps": remaining gap descriptions}."""
+    with transaction.atomic():
+        p = _period_in_scope(user, FN_RENUMBER, period_id)
+        _lock_period_open(p)
+        with connection.cursor() as cur:
+            cur.execute("SELECT series FROM accounting_vouchercounter WHERE period_id = %s ORDER BY series FOR UPDATE",
+                        [p.pk])
+        vouchers = list(Voucher.objects.select_for_update().filter(period=p).order_by("series", "number"))
+        by_series: dict[str, list[Voucher]] = defaultdict(list)
+        for v in vouchers:
+            by_series[v.series].append(v)
+        changes = []
+        for series, vs in by_series.items():
+            fixed = {v.number for v in vs if v.status == S.POSTED}
+            free = (n for n in range(1, len(vs) + len(fixed) + 2) if n not in fixed)
+            for v in (v for v in vs if v.status != S.POSTED):
+                new = next(free)
+                if new != v.number:
+                    changes.append({"voucher": v.pk, "series": series, "from": v.number, "to": new})
+                    Voucher.objects.filter(pk=v.pk, status__in=[S.ENTERED, S.AUDITED]).update(number=new)
+            top = Voucher.objects.filter(period=p, series=series).aggregate(m=Max("number"))["m"] or 0
+            with connection.cursor() as cur:
+                cur.execute("INSERT INTO accounting_vouchercounter (period_id, series, last) VALUES (%s, %s, %s) "
+                            "ON CONFLICT (period_id, series) DO UPDATE SET last = EXCLUDED.last", [p.pk, series, top])
+        gaps = number_gaps(p)
+        if changes:
+            audit.record(user, "accounting.voucher.renumber", p, after={"changes": changes, "gaps": gaps})
+    return {"changed": len(changes), "gaps": gaps}
+
+
+# --- year-end carry-forward (年末结转) --------------------------------------------------------------
+
+# 非财政拨款 budget revenue accounts whose 01 sub-account is 专项资金收入 (notes §2.3, types 82 and 84)
+_SPECIAL_REVENUE = ("6101", "6201", "6301", "6501", "6601")
+CARRY_CATEGORY = ("99", "结转凭证", "结")
+CARRY_SOURCE_TYPE = "accounting.year_end"
+
+
+def _budget_income_target(acc: Account, aset: AccountSet) -> str | None:
+    """Budget revenue and expenditure → 8101 财政拨款结转 / 8201 非财政拨款结转 / 8401 经营结余 / 8501 其他结余."""
+    if acc.category not in (Account.Category.BUDGET_REVENUE, Account.Category.BUDGET_EXPENDITURE):
+        return None
+    top, sub = acc.code[:4], acc.code[4:6]
+    if top == "6001":
+        return "810106"
+    if top in ("7101", "7201"):
+        return {"01": "810106", "02": "820104"}.get(sub, "8501")
+    if top in ("6401", "7301"):
+        return "8401"
+    if top in _SPECIAL_REVENUE and sub == "01":
+        return "820104"
+    return "8501"
+
+
+def _operating_surplus_target(acc: Account, aset: AccountSet) -> str | None:
+    return "8701" if acc.code.startswith("8401") else None
+
+
+def _other_surplus_target(acc: Account, aset: AccountSet) -> str | None:
+    if not acc.code.startswith("8501"):
+        return None
+    institution = aset.agency_id is not None and aset.agency.kind != "admin"
+    return "8701" if institution else "820204"
+
+
+def _distribution_target(acc: Account, aset: AccountSet) -> str | None:
+    return "820204" if acc.code.startswith("8701") else None
+
+
+def _income_expense_target(acc: Account, aset: AccountSet) -> str | None:
+    return "3301" if acc.category in (Account.Category.REVENUE, Account.Category.EXPENSE) else None
+
+
+def _period_surplus_target(acc: Account, aset: AccountSet) -> str | None:
+    return "3302" if acc.code.startswith("3301") else None
+
+
+def _surplus_distribution_target(acc: Account, aset: AccountSet) -> str | None:
+    return "3001" if acc.code[:4] in ("3302", "3401", "3501") else None
+
+
+@dataclass(frozen=True)
+class CarryStep:
+    code: str
+    summary: str
+    target: object
+    credit_only: bool = False
+
+
+# In order; each step reads the balances left by the previous ones (fiscal-standard notes §2.3).
+CARRY_STEPS = (
+    CarryStep("carry.budget", "结转本年预算收入和预算支出", _budget_income_target),
+    CarryStep("carry.operating", "经营结余贷方余额转入非财政拨款结余分配", _operating_surplus_target, credit_only=True),
+    CarryStep("carry.other", "结转其他结余", _other_surplus_target),
+    CarryStep("carry.distribution", "非财政拨款结余分配转入非财政拨款结余（累计结余）", _distribution_target),
+    CarryStep("carry.income_expense", "结转本期收入和费用", _income_expense_target),
+    CarryStep("carry.surplus", "本期盈余转入本年盈余分配", _period_surplus_target),
+    CarryStep("carry.net_assets", "本年盈余分配、无偿调拨净资产、以前年度盈余调整转入累计盈余", _surplus_distribution_target),
+)
+
+
+def _carry_category(aset: AccountSet) -> VoucherCategory:
+    code, name, word = CARRY_CATEGORY
+    cat, _ = VoucherCategory.objects.get_or_create(account_set=aset, code=code, defaults={"name": name, "word": word})
+    return cat
+
+
+CARRY_SOURCES_PER_VOUCHER = 400
+
+
+def _plan_step(step: CarryStep, aset: AccountSet, balances: dict, accounts: dict[str, Account]
+               ) -> list[list[LineInput]]:
+    """The vouchers' lines that empty the step's source balances into their targets (aux kept where
+    the target carries the element); sources are split over several vouchers when there are many,
+    each voucher balancing on its own."""
+    sources: list[tuple[Account, dict, Decimal, Account]] = []
+    for (_acc_id, _h), (acc, aux, amount) in sorted(balances.items(), key=lambda kv: (kv[1][0].code, kv[0][1])):
+        if amount == 0:
+            continue
+        target_code = step.target(acc, aset)
+        if target_code is None or (step.credit_only and amount > 0):
+            continue
+        target = accounts.get(target_code)
+        if target is None:
+            raise ValidationFailed("accounting.carry_target_missing", f"结转目标科目 {target_code} 不存在", field="account")
+        if not target.is_leaf:
+            raise ValidationFailed("accounting.carry_target_not_leaf",
+                                   f"结转目标科目 {target.code} {target.name} 不是末级科目，无法自动结转", field="account")
+        sources.append((acc, aux, amount, target))
+    vouchers: list[list[LineInput]] = []
+    for start in range(0, len(sources), CARRY_SOURCES_PER_VOUCHER):
+        lines: list[LineInput] = []
+        into: dict[tuple[str, str], list] = {}
+        for acc, aux, amount, target in sources[start:start + CARRY_SOURCES_PER_VOUCHER]:
+            lines.append(LineInput(account_code=acc.code, summary=step.summary, aux=dict(aux),
+                                   debit=-amount if amount < 0 else ZERO, credit=amount if amount > 0 else ZERO))
+            target_aux = {k: v for k, v in aux.items() if k in target.aux_elements}
+            g = into.setdefault((target.code, aux_hash(target_aux)), [target_aux, ZERO])
+            g[1] += amount
+        for (code, _h), (aux, amount) in sorted(into.items()):
+            if amount != 0:
+                lines.append(LineInput(account_code=code, summary=step.summary, aux=aux,
+                                       debit=amount if amount > 0 else ZERO, credit=-amount if amount < 0 else ZERO))
+        vouchers.append(lines)
+    return vouchers
+
+
+def _apply_planned(balances: dict, lines: list[LineInput], accounts: dict[str, Account]) -> None:
+    for li in lines:
+        acc = accounts[li.account_code]
+        key = (acc.pk, aux_hash(li.aux))
+        entry = balances.setdefault(key, [acc, dict(li.aux), ZERO])
+        entry[2] += Decimal(li.debit or 0) - Decimal(li.credit or 0)
+
+
+@retry_on_conflict
+def generate_carry_forward(*, account_set_id: int, year: int, user) -> list[Voucher]:
+    """年末结转: machine vouchers of the 结转 category in period 12 (13 when the account set says so)
+    that empty the year's budget revenue and expenditure into 8101/8201/8401/8501 (then 8401 credit
+    and 8501 into 8701 or 8202 累计结余, 8701 into 8202 累计结余), and revenue and expense into 3301
+    本期盈余 → 3302 本年盈余分配 → 3001 累计盈余. The acting user audits them and, when the account
+    set posts machine vouchers automatically, posts them. Running it again carries only what is
+    left; nothing left is a Conflict."""
+    with transaction.atomic():
+        aset = _account_set(user, FN_CARRY, account_set_id)
+        year = _require_year(aset, year)
+        fy = fiscal_year(aset, year, lock=True)
+        if fy.status == FiscalYear.Status.CLOSED:
+            raise Conflict("accounting.year_closed", f"{year} 年度已年结", field="year")
+        number = carry_period_number(aset)
+        period = Period.objects.get(account_set=aset, year=year, number=number)
+        _lock_period_open(period)
+        pending = (Voucher.objects.filter(account_set=aset, fiscal_year=year, period__number__lte=number)
+                   .exclude(status=S.POSTED).count())
+        if pending:
+            raise Conflict("accounting.carry_pending_vouchers",
+                           f"{year} 年度还有 {pending} 张凭证未登账，请先审核、登账后再结转", field="year")
+        accounts = {a.code: a for a in Account.objects.filter(account_set=aset)}
+        balances: dict = {}
+        for b in Balance.objects.filter(period=period).exclude(closing=0).select_related("account"):
+            balances[(b.account_id, b.aux_hash)] = [b.account, dict(b.aux), b.closing]
+        category = _carry_category(aset)
+        now = timezone.now()
+        made: list[Voucher] = []
+        for step in CARRY_STEPS:
+            for planned in _plan_step(step, aset, balances, accounts):
+                made.append(_carry_voucher(aset, period, category, step, planned, year, user, now))
+                _apply_planned(balances, planned, accounts)
+        if not made:
+            raise Conflict("accounting.carry_nothing", f"{year} 年度没有需要结转的收入、费用或结余", field="year")
+    return made
+
+
+def _carry_voucher(aset: AccountSet, period: Period, category: VoucherCategory, step: CarryStep,
+                   planned: list[LineInput], year: int, user, now) -> Voucher:
+    """One carry-forward machine voucher: audited by `user`, posted when the set posts machine vouchers."""
+    checked = _validate_lines(aset, planned, create_custom=True)
+    v = _insert_voucher(aset=aset, period=period, date=period.end_date, category=category, lines=checked,
+                        attachments=0, user=None, is_machine=True, rule_code=step.code,
+                        source_type=CARRY_SOURCE_TYPE, source_no=str(year))
+    _transition(v, expect=S.ENTERED, to=S.AUDITED, audited_by=user, audited_at=now)
+    if aset.machine_auto_post:
+        _transition(v, expect=S.AUDITED, to=S.POSTED, posted_by=user, posted_at=now)
+        apply_balances(v, +1)
+    v.refresh_from_db()
+    audit.record(user, "accounting.carry_forward.create", v,
+                 after={**audit.snapshot(v), "lines": _lines_snapshot(v)})
+    return v
+
+
+# --- year close (年结) ------------------------------------------------------------------------------
+
+@retry_on_conflict
+def close_year(*, account_set_id: int, year: int, user) -> FiscalYear:
+    """年结: every period of the year closed and the carry-forward done; creates next year's periods
+    (when missing) and its opening balances carried from this year's final closing balances, posted,
+    all in one transaction. A second close of the same year is a Conflict."""
+    with transaction.atomic():
+        aset = _account_set(user, FN_YEAR_CLOSE, account_set_id)
+        year = _require_year(aset, year)
+        fy = fiscal_year(aset, year, lock=True)
+        if fy.status == FiscalYear.Status.CLOSED:
+            raise Conflict("accounting.year_already_closed", f"{year} 年度已年结", field="year")
+        if Period.objects.filter(account_set=aset, year=year - 1).exists() and not FiscalYear.objects.filter(
+                account_set=aset, year=year - 1, status=FiscalYear.Status.CLOSED).exists():
+            raise Conflict("accounting.previous_year_open", f"{year - 1} 年度尚未年结", field="year")
+        still_open = [n for _pk, n, st in _lock_year_periods(aset, year, exclusive=False) if st != Period.Status.CLOSED]
+        if still_open:
+            raise Conflict("accounting.year_periods_open",
+                           f"{year} 年度第 {'、'.join(map(str, still_open))} 期尚未结账，不能年结", field="year")
+        _require_carried(aset, year)
+        before = audit.snapshot(fy)
+        created = not Period.objects.filter(account_set=aset, year=year + 1).exists()
+        _create_periods(aset, year + 1)
+        nfy = fiscal_year(aset, year + 1, lock=True)
+        if nfy.opening_status == FiscalYear.OpeningStatus.POSTED:
+            raise Conflict("accounting.next_opening_posted",
+                           f"{year + 1} 年度期初余额已登账，请先取消登账后再年结", field="year")
+        next_before = {**audit.snapshot(nfy),
+                       "opening_rows": OpeningBalance.objects.filter(account_set=aset, year=year + 1).count()}
+        OpeningBalance.objects.filter(account_set=aset, year=year + 1).delete()
+        _carry_rows(aset, year)
+        FiscalYear.objects.filter(pk=nfy.pk).update(opening_source=FiscalYear.OpeningSource.CARRIED)
+        chk = _post_openings(aset, year + 1, user)
+        FiscalYear.objects.filter(pk=fy.pk).update(status=FiscalYear.Status.CLOSED, closed_at=timezone.now(),
+                                                   closed_by=user, created_next_periods=created)
+        fy.refresh_from_db()
+        nfy.refresh_from_db()
+        audit.record(user, "accounting.year.close", fy, before=before,
+                     after={**audit.snapshot(fy), "next_year_periods_created": created})
+        audit.record(user, "accounting.opening.carry_post", nfy, before=next_before,
+                     after={**audit.snapshot(nfy), "totals": _totals_json(chk)})
+    return fy
+
+
+@retry_on_conflict
+def reopen_year(*, account_set_id: int, year: int, user) -> FiscalYear:
+    """反年结: undo the year close while the next year has no posted voucher and no closed period:
+    the carried openings are un-posted and removed, and next year's periods go away again when the
+    close created them and nothing was entered in them."""
+    with transaction.atomic():
+        aset = _account_set(user, FN_YEAR_CLOSE, account_set_id)
+        year = _require_year(aset, year)
+        fy = fiscal_year(aset, year, lock=True)
+        if fy.status != FiscalYear.Status.CLOSED:
+            raise Conflict("accounting.year_not_closed", f"{year} 年度尚未年结", field="year")
+        before = audit.snapshot(fy)
+        nxt = year + 1
+        removed_periods = False
+        if Period.objects.filter(account_set=aset, year=nxt).exists():
+            nfy = fiscal_year(aset, nxt, lock=True)
+            if nfy.status == FiscalYear.Status.CLOSED:
+                raise Conflict("accounting.later_year_closed", f"{nxt} 年度已年结，请先反年结 {nxt} 年度", field="year")
+            periods = _lock_year_periods(aset, nxt, exclusive=True)
+            closed = [n for _pk, n, st in periods if st != Period.Status.OPEN]
+            if closed:
+                raise Conflict("accounting.next_year_period_closed",
+                               f"{nxt} 年度第 {'、'.join(map(str, closed))} 期已结账，不能反年结", field="year")
+            posted = Voucher.objects.filter(account_set=aset, fiscal_year=nxt, status=S.POSTED).count()
+            if posted:
+                raise Conflict("accounting.next_year_has_postings",
+                               f"{nxt} 年度已有 {posted} 张凭证登账，不能反年结", field="year")
+            if nfy.opening_status == FiscalYear.OpeningStatus.POSTED:
+                _unpost_openings(aset, nxt)
+            if nfy.opening_source == FiscalYear.OpeningSource.CARRIED:
+                OpeningBalance.objects.filter(account_set=aset, year=nxt).delete()
+                FiscalYear.objects.filter(pk=nfy.pk).update(opening_source=FiscalYear.OpeningSource.ENTERED)
+            if (fy.created_next_periods and not Voucher.objects.filter(account_set=aset, fiscal_year=nxt).exists()
+                    and not OpeningBalance.objects.filter(account_set=aset, year=nxt).exists()
+                    and not Period.objects.filter(account_set=aset, year=nxt + 1).exists()):
+                Balance.objects.filter(account_set=aset, period__year=nxt).delete()
+                Period.objects.filter(account_set=aset, year=nxt).delete()
+                FiscalYear.objects.filter(pk=nfy.pk).delete()
+                removed_periods = True
+        FiscalYear.objects.filter(pk=fy.pk).update(status=FiscalYear.Status.OPEN, closed_at=None, closed_by=None,
+                                                   created_next_periods=False)
+        fy.refresh_from_db()
+        audit.record(user, "accounting.year.reopen", fy, before=before,
+                     after={**audit.snapshot(fy), "next_year_periods_removed": removed_periods})
+    return fy

@@ -24,21 +24,27 @@ from django.views.decorators.http import require_POST
 
 from fmis.accounting import selectors, services
 from fmis.accounting.functions import (
+    CARRY,
     CHART,
     CLOSE,
     LEDGER_VIEW,
+    OPENING,
+    OPENING_VIEW,
+    RENUMBER,
     RULE,
     SET_MANAGE,
     SET_VIEW,
+    TEMPLATE,
     VOUCHER_AUDIT,
     VOUCHER_CREATE,
     VOUCHER_POST,
     VOUCHER_REVERSE,
     VOUCHER_VIEW,
+    YEAR_CLOSE,
 )
-from fmis.accounting.models import CUSTOM_ELEMENTS, AccountSet, AuxElement, EventPosting, Voucher
+from fmis.accounting.models import CUSTOM_ELEMENTS, AccountSet, AuxElement, EventPosting, FiscalYear, Voucher
 from fmis.iam.permissions import can
-from fmis.platform.errors import DomainError, NotFound
+from fmis.platform.errors import DomainError, NotFound, ValidationFailed
 from fmis.platform.listing import page, wants_export
 from fmis.platform.web import needs
 from fmis.platform.xlsx import xlsx_response
@@ -137,7 +143,8 @@ def set_detail(request, pk: int):
                                         supervisor=p.get("supervisor"), note=p.get("note"),
                                         poster_must_differ=bool(p.get("poster_must_differ")),
                                         machine_auto_post=bool(p.get("machine_auto_post")),
-                                        is_enabled=bool(p.get("is_enabled")))
+                                        is_enabled=bool(p.get("is_enabled")),
+                                        carry_in_adjustment=bool(p.get("carry_in_adjustment")))
             messages.success(request, _("账套设置已保存"))
             return redirect("accounting:set", aset.pk)
         except DomainError as exc:
@@ -223,6 +230,18 @@ def voucher_create(request):
         return redirect("accounting:sets")
     errors: list[str] = []
     rows = [{}] * 4
+    template = None
+    if request.method == "GET" and request.GET.get("template"):
+        try:
+            template = selectors.template(user=request.user, pk=request.GET.get("template"), function=VOUCHER_CREATE)
+        except NotFound:
+            raise Http404 from None
+        if template.account_set_id != aset.pk:
+            aset = selectors.choose_account_set(request, template.account_set_id)
+        rows = [{"account": x["account"], "summary": x["summary"], "direction": x["direction"],
+                 "debit": x["amount"] if x["direction"] == "debit" and x["amount"] is not None else "",
+                 "credit": x["amount"] if x["direction"] == "credit" and x["amount"] is not None else "",
+                 "aux": ",".join(f"{k}={v}" for k, v in x["aux"].items())} for x in services.template_rows(template)]
     if request.method == "POST":
         lines = _lines_from_post(request.POST)
         rows = [{"account": x.account_code, "summary": x.summary, "debit": x.debit, "credit": x.credit,
@@ -238,7 +257,9 @@ def voucher_create(request):
             errors = _errors(exc)
     leaves = selectors.accounts(user=request.user, aset=aset).filter(is_leaf=True, is_active=True)
     return render(request, "accounting/voucher_form.html", {
-        "aset": aset, "errors": errors, "rows": rows, "leaves": leaves, "categories": aset.categories.all(),
+        "aset": aset, "errors": errors, "rows": rows, "leaves": leaves, "template": template,
+        "categories": (aset.categories.filter(pk=template.category_id) | aset.categories.exclude(
+            pk=template.category_id)) if template and template.category_id else aset.categories.all(),
         "date": request.POST.get("date") or timezone.localdate().isoformat(),
         "attachments": request.POST.get("attachments", "0"), "elements": AuxElement.choices})
 
@@ -281,7 +302,7 @@ def voucher_detail(request, pk: int):
     return render(request, "accounting/voucher_detail.html", {
         "v": v, "financial": by_basis.get("financial", []), "budgetary": by_basis.get("budgetary", []),
         "can_audit": can(u, VOUCHER_AUDIT), "can_post": can(u, VOUCHER_POST), "can_reverse": can(u, VOUCHER_REVERSE),
-        "can_edit": can(u, VOUCHER_CREATE) and v.status == Voucher.Status.ENTERED,
+        "can_edit": can(u, VOUCHER_CREATE) and v.status == Voucher.Status.ENTERED, "can_template": can(u, TEMPLATE),
         "reversed_by": Voucher.objects.filter(reversal_of=v).first(), "sources": selectors.source_links(v)})
 
 
@@ -418,18 +439,35 @@ def period_list(request):
         except DomainError as exc:
             messages.error(request, exc.message)
         return redirect("accounting:periods")
-    rows = [(p, services.period_check(p) if p.status == "open" else []) for p in
-            selectors.periods(user=request.user, aset=aset, function=CLOSE)]
+    rows = [(p, services.period_check(p) if p.status == "open" else [],
+             services.number_gaps(p) if p.status == "open" else [])
+            for p in selectors.periods(user=request.user, aset=aset, function=CLOSE)]
     diffs = services.check_balances(aset.pk) if request.GET.get("check") else None
-    last_year = max((p.year for p, _problems in rows), default=aset.start_year)
-    return render(request, "accounting/periods.html", {"aset": aset, "rows": rows, "diffs": diffs,
-                                                       "next_year": last_year + 1,
-                                                       "can_manage": can(request.user, SET_MANAGE)})
+    last_year = max((p.year for p, _problems, _gaps in rows), default=aset.start_year)
+    u = request.user
+    return render(request, "accounting/periods.html", {
+        "aset": aset, "rows": rows, "diffs": diffs, "next_year": last_year + 1, "can_manage": can(u, SET_MANAGE),
+        "years": selectors.fiscal_years(user=u, aset=aset, function=CLOSE), "can_carry": can(u, CARRY),
+        "can_year_close": can(u, YEAR_CLOSE), "can_renumber": can(u, RENUMBER),
+        "carry_period": services.carry_period_number(aset)})
 
 
 @require_POST
 @needs(CLOSE)
 def period_action(request, pk: int, action: str):
+    if action == "renumber":
+        if not can(request.user, RENUMBER):
+            raise HttpForbidden(RENUMBER)
+        try:
+            out = services.renumber_vouchers(period_id=pk, user=request.user)
+            messages.success(request, _("已重新编号 %(n)s 张凭证") % {"n": out["changed"]})
+            for gap in out["gaps"]:
+                messages.warning(request, _("仍有断号（已登账凭证的编号不变）：%(g)s") % {"g": gap})
+        except NotFound:
+            raise Http404 from None
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        return redirect("accounting:periods")
     fn = {"close": services.close_period, "reopen": services.reopen_period}.get(action)
     if fn is None:
         raise Http404
@@ -440,6 +478,162 @@ def period_action(request, pk: int, action: str):
         for m in _errors(exc):
             messages.error(request, m)
     return redirect("accounting:periods")
+
+
+_YEAR_ACTIONS = {
+    "carry_forward": (CARRY, services.generate_carry_forward),
+    "close": (YEAR_CLOSE, services.close_year),
+    "reopen": (YEAR_CLOSE, services.reopen_year),
+}
+
+
+@require_POST
+@needs(CLOSE)
+def year_action(request, year: int, action: str):
+    """年末结转 (carry-forward vouchers), 年结 and 反年结 of the current account set."""
+    aset = _current(request)
+    if aset is None or action not in _YEAR_ACTIONS:
+        raise Http404
+    function, fn = _YEAR_ACTIONS[action]
+    if not can(request.user, function):
+        raise HttpForbidden(function)
+    try:
+        result = fn(account_set_id=aset.pk, year=year, user=request.user)
+    except DomainError as exc:
+        for m in _errors(exc):
+            messages.error(request, m)
+        return redirect("accounting:periods")
+    if action == "carry_forward":
+        messages.success(request, _("已生成 %(n)s 张结转凭证：%(nos)s") % {
+            "n": len(result), "nos": "、".join(v.display_no for v in result)})
+    elif action == "close":
+        messages.success(request, _("%(y)s 年度已年结，%(n)s 年度期初余额已结转并登账") % {"y": year, "n": year + 1})
+    else:
+        messages.success(request, _("%(y)s 年度已反年结") % {"y": year})
+    return redirect("accounting:periods")
+
+
+# --- opening balances -------------------------------------------------------------------------------
+
+_OPENING_HEADERS = ["科目编码", "科目名称", "余额方向", "年初余额", "辅助核算"]
+
+
+def _opening_export_row(r):
+    direction = "借" if r.amount > 0 else "贷"
+    aux = ",".join(f"{k}={v}" for k, v in r.aux.items())
+    return (r.account.code, r.account.full_name, direction, abs(r.amount), aux)
+
+
+@needs(OPENING_VIEW)
+def opening_list(request):
+    """期初余额: entry per leaf account and auxiliary combination, xlsx import and export, 取上年数,
+    the trial-balance check, posting and un-posting."""
+    aset = _current(request)
+    if aset is None:
+        messages.error(request, _("请先选择账套"))
+        return redirect("accounting:sets")
+    years = [y["year"] for y in selectors.fiscal_years(user=request.user, aset=aset, function=OPENING_VIEW)]
+    year = _int(request.GET.get("year") or request.POST.get("year"), years[0] if years else aset.start_year)
+    errors: list[str] = []
+    if request.method == "POST":
+        if not can(request.user, OPENING):
+            raise HttpForbidden(OPENING)
+        p, op = request.POST, request.POST.get("op", "set")
+        try:
+            if op == "set":
+                try:
+                    aux = services.parse_aux_text(p.get("aux", ""))
+                except ValueError as exc:
+                    raise ValidationFailed("accounting.aux_invalid",
+                                                    _("辅助核算“%(t)s”应写成 要素=编码") % {"t": exc}, field="aux") from None
+                services.set_opening_balance(account_set_id=aset.pk, year=year, user=request.user,
+                                             row=services.OpeningInput(account_code=p.get("account", ""),
+                                                                       amount=p.get("amount", ""),
+                                                                       direction=p.get("direction", ""), aux=aux))
+                messages.success(request, _("期初余额已保存"))
+            elif op == "import":
+                counts = services.import_opening_balances(account_set_id=aset.pk, year=year,
+                                                          file=request.FILES.get("file"), user=request.user)
+                messages.success(request, _("导入完成：新增 %(created)s，修改 %(updated)s，删除 %(deleted)s，"
+                                            "未变 %(unchanged)s") % counts)
+            elif op == "carry":
+                n = services.carry_opening_balances(account_set_id=aset.pk, year=year, user=request.user)
+                messages.success(request, _("已取上年数 %(n)s 行") % {"n": n})
+            elif op == "post":
+                services.post_opening_balances(account_set_id=aset.pk, year=year, user=request.user)
+                messages.success(request, _("期初余额已登账"))
+            elif op == "unpost":
+                services.unpost_opening_balances(account_set_id=aset.pk, year=year, user=request.user)
+                messages.success(request, _("期初余额已取消登账"))
+            else:
+                raise Http404
+            return redirect(f"{request.path}?year={year}")
+        except DomainError as exc:
+            errors = _errors(exc)
+    q = request.GET.get("q", "").strip()
+    try:
+        o = selectors.openings(user=request.user, aset_id=aset.pk, year=year, q=q)
+    except NotFound as exc:
+        messages.error(request, exc.message)
+        return redirect("accounting:periods")
+    if wants_export(request):
+        return xlsx_response(f"期初余额-{aset.code}-{year}.xlsx", _OPENING_HEADERS,
+                             [_opening_export_row(r) for r in o.rows])
+    return render(request, "accounting/openings.html", {
+        **page(request, o.rows, size=100), "aset": aset, "o": o, "year": year, "years": years, "q": q,
+        "errors": errors, "can_manage": can(request.user, OPENING), "posted": o.posted,
+        "elements": AuxElement.choices, "Status": FiscalYear.OpeningStatus})
+
+
+# --- voucher templates ------------------------------------------------------------------------------
+
+@needs(TEMPLATE)
+def template_list(request):
+    aset = _current(request)
+    if aset is None:
+        messages.error(request, _("请先选择账套"))
+        return redirect("accounting:sets")
+    q = request.GET.get("q", "").strip()
+    qs = selectors.templates(user=request.user, aset=aset, q=q)
+    if wants_export(request):
+        rows = []
+        for t in qs:
+            for x in t.lines.all():
+                rows.append((t.code, t.name, x.line_no, x.summary, x.account.code, x.get_direction_display(),
+                             x.amount, ",".join(f"{k}={v}" for k, v in x.aux.items())))
+        return xlsx_response("凭证模板.xlsx", ["模板编码", "模板名称", "行号", "摘要", "科目", "方向", "金额", "辅助核算"], rows)
+    return render(request, "accounting/templates.html", {
+        **page(request, qs), "aset": aset, "q": q, "can_create": can(request.user, VOUCHER_CREATE)})
+
+
+@require_POST
+@needs(TEMPLATE)
+def template_delete(request, pk: int):
+    try:
+        services.delete_template(template_id=pk, user=request.user)
+        messages.success(request, _("凭证模板已删除"))
+    except NotFound:
+        raise Http404 from None
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("accounting:templates")
+
+
+@require_POST
+@needs(TEMPLATE)
+def template_from_voucher(request, pk: int):
+    """存为模板 from the voucher page."""
+    try:
+        t = services.save_voucher_as_template(voucher_id=pk, code=request.POST.get("code", ""),
+                                              name=request.POST.get("name", ""), user=request.user,
+                                              with_amounts=bool(request.POST.get("with_amounts")))
+        messages.success(request, _("已存为凭证模板 %(c)s %(n)s") % {"c": t.code, "n": t.name})
+    except NotFound:
+        raise Http404 from None
+    except DomainError as exc:
+        for m in _errors(exc):
+            messages.error(request, m)
+    return redirect("accounting:voucher", pk)
 
 
 @needs(CHART)

@@ -14,7 +14,9 @@ from fmis.accounting.services import LineInput
 
 ACCOUNTANT = ["accounting.set.view", "accounting.voucher.view", "accounting.voucher.create",
               "accounting.voucher.audit", "accounting.voucher.post", "accounting.voucher.reverse",
-              "accounting.ledger.view", "accounting.close", "accounting.chart.manage"]
+              "accounting.ledger.view", "accounting.close", "accounting.chart.manage", "accounting.opening.view",
+              "accounting.opening.manage", "accounting.voucher.template", "accounting.voucher.renumber",
+              "accounting.close.carry_forward", "accounting.close.year"]
 ADMIN = [*ACCOUNTANT, "accounting.set.manage", "accounting.rule.manage"]
 YEAR = 2026
 

@@ -22,7 +22,8 @@ def snapshot() -> list[tuple]:
 def test_demo_books_are_deterministic_idempotent_and_receive_the_quota():
     orgs_demo.seed(scale="small")
     units = indicators_demo.unit_agency_codes("small")
-    assert demo.seed_demo(scale="small", write=None) == {"created": len(units), "opened": 0}
+    assert demo.seed_demo(scale="small", write=None) == {"created": len(units), "opened": 0,
+                                                         "openings": len(units)}
     rows = snapshot()
     assert sorted(r[2] for r in rows) == sorted(units)
     year = timezone.localdate().year
@@ -30,8 +31,17 @@ def test_demo_books_are_deterministic_idempotent_and_receive_the_quota():
     aset = AccountSet.objects.get(code=demo.account_set_code(units[0]))
     assert aset.periods.filter(year=year, is_adjustment=False).count() == 12
     assert aset.accounts.filter(code="1011").exists() and aset.accounts.filter(code="8001").exists()
-    assert demo.seed_demo(scale="small", write=None) == {"created": 0, "opened": 0}
+    assert demo.seed_demo(scale="small", write=None) == {"created": 0, "opened": 0, "openings": 0}
     assert snapshot() == rows
+    # the openings are posted, balanced per basis and in every period's balance rows
+    from fmis.accounting.models import Balance, FiscalYear
+    from fmis.accounting.services import opening_check
+
+    assert FiscalYear.objects.filter(year=year, opening_status="posted").count() == len(units)
+    assert opening_check(aset, year).balanced
+    bank = demo.opening_figures(units[0])[0][1]
+    assert Balance.objects.get(account_set=aset, account__code="1002", period__year=year, period__number=12
+                               ).opening == bank
 
     # the indicators' confirmation posts the authorized quota into the books (direct payment
     # posts only when paid), and every balance agrees with the posted lines
