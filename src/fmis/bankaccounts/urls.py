@@ -1,0 +1,36 @@
+from django.urls import path
+
+from fmis.bankaccounts import views
+
+urlpatterns = [
+    path("accounts/", views.accounts, name="accounts"),
+    path("accounts/register/", views.register, name="register"),
+    path("accounts/<int:pk>/", views.account, name="account"),
+    path("accounts/<int:pk>/opening/", views.opening, name="opening"),
+    path("accounts/<int:pk>/change/", views.apply_change, name="apply_change"),
+    path("accounts/<int:pk>/close/", views.apply_close, name="apply_close"),
+    path("accounts/<int:pk>/inspection/", views.inspection_create, name="inspection_create"),
+    path("applications/", views.applications, name="applications"),
+    path("applications/open/", views.apply_open, name="apply_open"),
+    path("applications/<int:pk>/", views.application, name="application"),
+    path("applications/<int:pk>/submit/", views.application_submit, name="application_submit"),
+    path("inspections/", views.inspections, name="inspections"),
+    path("inspections/<int:pk>/", views.inspection, name="inspection"),
+    path("inspections/<int:pk>/submit/", views.inspection_submit, name="inspection_submit"),
+    path("history/", views.history, name="history"),
+    path("exchange/batches/", views.batches, name="batches"),
+    path("exchange/import/", views.import_file, name="import"),
+    path("exchange/absence/", views.absence, name="absence"),
+    path("exchange/exceptions/", views.exceptions, name="exceptions"),
+    path("exchange/exceptions/<int:pk>/", views.exception, name="exception"),
+    path("exchange/reconcile/", views.reconcile, name="reconcile"),
+    path("reports/department/", views.report_department, name="report_department"),
+    path("reports/unit/", views.report_unit, name="report_unit"),
+    path("reports/bank/", views.report_bank, name="report_bank"),
+    path("reports/initial/", views.report_initial, name="report_initial"),
+    path("reports/flows/", views.report_flows, name="report_flows"),
+    path("reports/balances/", views.report_balances, name="report_balances"),
+    path("reports/counts/", views.report_counts, name="report_counts"),
+    path("reports/changes/", views.report_changes, name="report_changes"),
+    path("reports/change-detail/", views.report_change_detail, name="report_change_detail"),
+]
