@@ -1,0 +1,217 @@
+"""The finance side's projection of the agent-bank budget business on the consortium ledger.
+
+The ledger's world state (``bank/…`` keys, see ``contracts``) is the source of truth; these
+tables are rebuilt from it by ``services.project_block`` (idempotent: applying the same block
+twice changes nothing) and are read by screens and reports. Money is yuan (``MoneyField``); the
+ledger keeps fen.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from django.db import models
+from django.db.models import Q
+
+from fmis.iam.querysets import RestrictedQuerySet
+from fmis.platform.fields import MoneyField
+
+
+class BusinessType(models.Model):
+    code = models.CharField("业务类型编码", max_length=60, unique=True)
+    name = models.CharField("业务类型名称", max_length=60)
+    budget_types = models.JSONField("预算类型", default=list)
+    version = models.IntegerField("版本", default=1)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_fields: ClassVar[dict[str, str]] = {}
+
+    class Meta:
+        verbose_name = "业务类型"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Merchant(models.Model):
+    merchant_no = models.CharField("商户号", max_length=60, unique=True)
+    name = models.CharField("商户名称", max_length=120)
+    agency_code = models.CharField("预算单位编码", max_length=30, db_index=True)
+    agency_name = models.CharField("预算单位名称", max_length=120)
+    bank = models.CharField("代理银行", max_length=60, db_index=True)
+    account_no = models.CharField("金融账户", max_length=60)
+    currency = models.CharField("币种", max_length=3)
+    managed = models.BooleanField("具备管理功能")
+    balance = MoneyField("账户余额", default=0)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_fields: ClassVar[dict[str, str]] = {"agency": "agency_code", "bank": "bank"}
+
+    class Meta:
+        verbose_name = "商户"
+        ordering = ["merchant_no"]
+        constraints = [models.CheckConstraint(condition=Q(balance__gte=0), name="bankside_merchant_balance_gte_0")]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_no} {self.name}"
+
+
+class FlowRule(models.Model):
+    class Flow(models.TextChoices):
+        NONE = "none", "无需申请"
+        PRE_APPLICATION = "pre_application", "预申请"
+        APPLICATION = "application", "申请"
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="rules", verbose_name="商户")
+    business_type = models.ForeignKey(BusinessType, on_delete=models.PROTECT, verbose_name="业务类型")
+    version = models.IntegerField("版本")
+    current = models.BooleanField("现行版本", default=True)
+    pre_application = models.CharField("申请要求", max_length=20, choices=Flow.choices)
+    limit = MoneyField("单笔限额", null=True, blank=True)
+    required_fields = models.JSONField("必填要素", default=list)
+    approver_region = models.CharField("审核财政区划", max_length=12)
+    reason = models.CharField("调整原因", max_length=200, blank=True)
+    block = models.BigIntegerField("区块号")
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_fields: ClassVar[dict[str, str]] = {"agency": "merchant__agency_code", "bank": "merchant__bank",
+                                              "region": "approver_region"}
+
+    class Meta:
+        verbose_name = "流程规则"
+        ordering = ["merchant__merchant_no", "business_type__code", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["merchant", "business_type", "version"], name="bankside_rule_version_uniq"),
+            models.UniqueConstraint(fields=["merchant", "business_type"], condition=Q(current=True),
+                                    name="bankside_rule_one_current"),
+        ]
+
+
+class PreApplication(models.Model):
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "待审核"
+        APPROVED = "approved", "已通过"
+        REJECTED = "rejected", "已退回"
+
+    ledger_id = models.CharField("链上编号", max_length=64, unique=True)
+    kind = models.CharField("类别", max_length=20, choices=FlowRule.Flow.choices)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="pre_applications",
+                                 verbose_name="商户")
+    business_type = models.ForeignKey(BusinessType, on_delete=models.PROTECT, verbose_name="业务类型")
+    amount = MoneyField("申请金额")
+    currency = models.CharField("币种", max_length=3)
+    purpose = models.CharField("用途", max_length=200)
+    rule_version = models.IntegerField("规则版本")
+    approver_region = models.CharField("审核财政区划", max_length=12)
+    status = models.CharField("状态", max_length=20, choices=Status.choices)
+    comment = models.CharField("审核意见", max_length=200, blank=True)
+    payment_ledger_id = models.CharField("使用支付", max_length=64, blank=True)
+    submitted_block = models.BigIntegerField("提交区块")
+    reviewed_block = models.BigIntegerField("审核区块", null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_fields: ClassVar[dict[str, str]] = {"agency": "merchant__agency_code", "bank": "merchant__bank",
+                                              "region": "approver_region"}
+
+    class Meta:
+        verbose_name = "预申请"
+        ordering = ["-submitted_block"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="bankside_preapp_amount_gt_0")]
+
+
+class Payment(models.Model):
+    class Branch(models.TextChoices):
+        LEDGER = "ledger", "增减计"
+        SUSPENSE = "suspense", "内部账户过渡"
+        CORE = "core", "传统核心扣款"
+
+    class Status(models.TextChoices):
+        PAID = "paid", "已支付"
+        SUSPENSE_BOOKED = "suspense_booked", "待退款清账"
+        RETURNED = "returned", "已退回商户"
+        FAILED = "failed", "支付失败"
+
+    ledger_id = models.CharField("链上编号", max_length=64, unique=True)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="payments", verbose_name="商户")
+    business_type = models.ForeignKey(BusinessType, on_delete=models.PROTECT, verbose_name="业务类型")
+    voucher_id = models.CharField("支付凭证ID", max_length=60, unique=True)
+    voucher_type = models.CharField("凭证类型", max_length=60, blank=True)
+    voucher_no = models.CharField("凭证号", max_length=60, blank=True)
+    fund_nature = models.CharField("资金性质", max_length=60, blank=True)
+    payment_method = models.CharField("支付方式", max_length=60, blank=True)
+    func_class = models.CharField("支出功能分类", max_length=20, blank=True)
+    settlement_method = models.CharField("结算方式", max_length=60, blank=True)
+    bank_code = models.CharField("银行编号", max_length=60)
+    payee_account = models.CharField("银行账号", max_length=60)
+    payee_name = models.CharField("银行户名", max_length=120)
+    taxpayer_id = models.CharField("纳税人识别号", max_length=60, blank=True)
+    budget_type = models.CharField("预算类型", max_length=60)
+    purpose = models.CharField("用途", max_length=200, blank=True)
+    bank_serial = models.CharField("银行流水号", max_length=60)
+    amount = MoneyField("金额")
+    currency = models.CharField("币种", max_length=3)
+    rate = models.CharField("汇率", max_length=20, blank=True)
+    date = models.DateField("日期", db_index=True)
+    time = models.TimeField("时间")
+    agency_code = models.CharField("预算单位编码", max_length=30, blank=True)
+    agency_name = models.CharField("预算单位名称", max_length=120, blank=True)
+    branch = models.CharField("记账路径", max_length=20, choices=Branch.choices)
+    status = models.CharField("状态", max_length=20, choices=Status.choices)
+    rule_version = models.IntegerField("规则版本")
+    pre_application = models.ForeignKey(PreApplication, on_delete=models.PROTECT, null=True, blank=True,
+                                        verbose_name="预申请")
+    core_serial = models.CharField("核心流水号", max_length=60, blank=True)
+    refund_core_serial = models.CharField("退款核心流水号", max_length=60, blank=True)
+    block = models.BigIntegerField("区块号")
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_fields: ClassVar[dict[str, str]] = {"agency": "merchant__agency_code", "bank": "merchant__bank"}
+
+    class Meta:
+        verbose_name = "预算支付"
+        ordering = ["-date", "-block"]
+        constraints = [
+            models.UniqueConstraint(fields=["bank_code", "bank_serial"], name="bankside_payment_serial_uniq"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="bankside_payment_amount_gt_0"),
+        ]
+
+
+class StatementLine(models.Model):
+    """One bookkeeping movement (增计/减计 or a recorded core-banking result): 对账单 lines."""
+
+    class Kind(models.TextChoices):
+        INCREASE = "bank.increase", "增计"
+        DECREASE = "bank.decrease", "减计"
+        CORE_DEBIT = "bank.core_debit", "核心扣款"
+        CORE_CREDIT = "bank.core_credit", "核心入账"
+
+    block = models.BigIntegerField("区块号")
+    tx_id = models.CharField("交易编号", max_length=64)
+    n = models.IntegerField("序号")
+    ref = models.CharField("业务编号", max_length=64, db_index=True)
+    account_no = models.CharField("账号", max_length=60)
+    party = models.CharField("账户类别", max_length=20)
+    merchant_no = models.CharField("商户号", max_length=60)
+    agency_code = models.CharField("预算单位编码", max_length=30, blank=True)
+    bank = models.CharField("代理银行", max_length=60)
+    kind = models.CharField("类型", max_length=20, choices=Kind.choices)
+    amount = MoneyField("金额")
+    balance = MoneyField("余额", null=True, blank=True)
+    date = models.DateField("日期")
+    serial = models.CharField("银行流水号", max_length=60, blank=True)
+    core_serial = models.CharField("核心流水号", max_length=60, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_fields: ClassVar[dict[str, str]] = {"agency": "agency_code", "bank": "bank"}
+
+    class Meta:
+        verbose_name = "对账单明细"
+        ordering = ["date", "block", "tx_id", "n"]
+        indexes = [models.Index(fields=["account_no", "date"], name="bankside_line_acct_date")]
+        constraints = [
+            models.UniqueConstraint(fields=["tx_id", "n"], name="bankside_line_uniq"),
+            models.CheckConstraint(condition=Q(amount__gt=0), name="bankside_line_amount_gt_0"),
+            models.CheckConstraint(condition=Q(balance__isnull=True) | Q(balance__gte=0),
+                                   name="bankside_line_balance_gte_0"),
+        ]

@@ -1,0 +1,98 @@
+"""The finance side's projection of the ledger's bank-side results, and its scoped reads."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+from fmis.bankside import functions as F_
+from fmis.bankside import selectors, services, statements
+from fmis.bankside.core_banking import CoreBanking, payment_args, refund_args
+from fmis.bankside.models import FlowRule, Merchant, Payment, PreApplication, StatementLine
+from fmis.bankside.tests.harness import BANK, FINANCE, build_world
+from fmis.bankside.tests.harness import payment_args as pargs
+from fmis.platform.errors import NotFound
+from fmis.platform.money import to_fen
+
+
+def scenario():
+    h = build_world()
+    core = CoreBanking("B001")
+    core.open("A-M2", balance=100_000)
+    core.open("EXT")
+    h.call("bankside.pay", pargs(1, amount=1_500), BANK)
+    sus = h.call("bankside.pay", pargs(2, amount=700, payee_account="EXT"), BANK)
+    h.call("bankside.refund_suspense", refund_args(core, h.payment(sus), day="2026-11-21"), BANK)
+    h.call("bankside.pay", payment_args(core, pargs(3, merchant_no="M2", amount=900), merchant_account="A-M2"), BANK)
+    pre = h.call("bankside.submit_pre_application", {"merchant_no": "M1", "business_type": "tax", "amount": 2_000,
+                                                     "currency": "CNY", "purpose": "个税"}, BANK)
+    h.call("bankside.review_pre_application", {"pre_application": pre, "decision": "approved"}, FINANCE)
+    h.call("bankside.pay", pargs(4, business_type="tax", budget_type="iit", amount=2_000, pre_application=pre,
+                                 date="2026-11-21"), BANK)
+    h.call("bankside.set_rule", {"merchant_no": "M1", "business_type": "utilities", "limit": 10_000}, FINANCE)
+    return h
+
+
+def project_all(h):
+    for block, tx, writes, mvs in h.log:
+        services.project_block(block=block, writes=writes, movements=[(tx, n, mv) for n, mv in enumerate(mvs)])
+
+
+@pytest.mark.django_db
+def test_projection_mirrors_the_ledger_and_is_idempotent():
+    h = scenario()
+    project_all(h)
+    counts = (Merchant.objects.count(), Payment.objects.count(), PreApplication.objects.count(),
+              FlowRule.objects.count(), StatementLine.objects.count())
+    project_all(h)  # again: nothing changes
+    assert counts == (Merchant.objects.count(), Payment.objects.count(), PreApplication.objects.count(),
+                      FlowRule.objects.count(), StatementLine.objects.count())
+    assert counts[:4] == (2, 4, 1, 4)
+    m1 = Merchant.objects.get(merchant_no="M1")
+    assert to_fen(m1.balance) == h.balance("A-M1") == 1_000_000 - 1_500 - 700 - 2_000
+    assert {p.voucher_id: (p.branch, p.status) for p in Payment.objects.all()} == {
+        "V000001": ("ledger", "paid"), "V000002": ("suspense", "paid"), "V000003": ("core", "paid"),
+        "V000004": ("ledger", "paid")}
+    sus = Payment.objects.get(voucher_id="V000002")
+    assert sus.refund_core_serial and sus.amount == Decimal("7.00")
+    assert Payment.objects.get(voucher_id="V000004").pre_application.status == "approved"
+    current = FlowRule.objects.get(merchant__merchant_no="M1", business_type__code="utilities", current=True)
+    assert (current.version, current.limit) == (2, Decimal("100.00"))
+    assert FlowRule.objects.filter(merchant__merchant_no="M1", business_type__code="utilities").count() == 2
+    assert StatementLine.objects.count() == len(h.movements)
+
+
+@pytest.mark.django_db
+def test_statement_from_the_projection_equals_the_ledger_statement(make_role, make_user):
+    h = scenario()
+    project_all(h)
+    user = make_user("fin", roles=[make_role("R", [F_.STATEMENT_VIEW])])
+    for account in ("A-M1", "C1", "BGL-CNY", "A-M2", "EXT"):
+        for day, prev in (("2026-11-20", 0), ("2026-11-21", 0), ("2026-11-21", 2)):
+            got = selectors.statement(user=user, account_no=account, day=dt.date.fromisoformat(day),
+                                      previous_days=prev)
+            want = statements.account_statement(h.movements, account_no=account, day=day, previous_days=prev)
+            assert (got.opening, got.increase, got.decrease, got.core_debit, got.core_credit, got.closing) == (
+                want.opening, want.increase, want.decrease, want.core_debit, want.core_credit, want.closing)
+            assert statements.reconcile(got, h.records()) == []
+    bgl = selectors.statement(user=user, account_no="BGL-CNY", day=dt.date(2026, 11, 21), previous_days=1)
+    assert bgl.closing == 0 and bgl.increase == 700
+
+
+@pytest.mark.django_db
+def test_reads_are_scoped_by_agency(make_role, make_user):
+    h = scenario()
+    project_all(h)
+    role = make_role("U", [F_.PAYMENT_VIEW, F_.STATEMENT_VIEW, F_.MERCHANT_VIEW],
+                     rules=[("agency", "values", ["990002"])])
+    user = make_user("unit2", roles=[role])
+    assert [m.merchant_no for m in selectors.merchants(user=user)] == ["M2"]
+    assert [p.voucher_id for p in selectors.payments(user=user)] == ["V000003"]
+    with pytest.raises(NotFound):
+        selectors.statement(user=user, account_no="A-M1", day=dt.date(2026, 11, 21))
+    st = selectors.statement(user=user, account_no="A-M2", day=dt.date(2026, 11, 20))
+    assert st.core_debit == 900
+    nobody = make_user("nobody", roles=[make_role("N", [])])
+    assert not selectors.payments(user=nobody).exists()
