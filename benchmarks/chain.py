@@ -1,14 +1,15 @@
 """Consortium ledger: end-to-end committed transactions per second and commit latency, chain
 verification time, inclusion-proof time.
 
-Run: .venv/bin/python benchmarks/chain.py [--suites ed25519,sm2] [--nodes 2,4] [--txs 6000] [--clients 8]
-     [--batch 1] [--verify-txs 100000] [--proofs 1000] [--skip-e2e] [--skip-verify]
+Run: .venv/bin/python benchmarks/chain.py [--orderer pg|nats] [--suites ed25519,sm2] [--nodes 2,4] [--txs 6000]
+     [--clients 8] [--batch 1] [--verify-txs 100000] [--proofs 1000] [--skip-e2e] [--skip-verify]
 
 Everything runs on the embedded PostgreSQL server (or ``DATABASE_URL``'s server) in databases named
 ``bench_chain_*`` (dropped and created again on each run).
 
 End to end: a consortium (hash SHA-256 with Ed25519, SM3 with SM2), the single-node PostgreSQL
-orderer, N node processes (``python -m fmis.transfers.ledger.noded``), each with its own database.
+orderer (or, with ``--orderer nats``, a 3-server NATS JetStream cluster with mutual TLS started on
+loopback for the run, a stream with three replicas per measurement), N node processes (``python -m fmis.transfers.ledger.noded``), each with its own database.
 A city receives one large allocation; then ``--txs`` expenditure transactions, signed beforehand by
 the city (clients sign on their own machines), are submitted by ``--clients`` threads, one
 ``submit`` (one orderer transaction) per envelope, or ``--batch`` envelopes per orderer transaction.
@@ -16,7 +17,8 @@ Every node validates each signature and certificate, executes the contract and c
 Committed tx/s = transactions ÷ (last commit on the slowest node − first submission). Commit
 latency of a transaction = its block's commit time on the slowest node − the moment its submission
 started. The raw orderer rate is the same clients submitting messages of the same size to an
-orderer with no node reading (the ratio shows what the nodes cost).
+orderer with no node reading (the ratio shows what the nodes cost); with NATS it is the raw
+JetStream publish rate, measured on the same cluster in the same run.
 
 Verification: one node applies ``--verify-txs`` transactions, ``verify`` recomputes the whole chain
 and state (every signature re-checked); the 1,000,000-transaction figure is extrapolated linearly
@@ -27,6 +29,7 @@ stored Merkle nodes and verified; the mean time per proof.
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import os
 import random
@@ -36,6 +39,8 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -48,7 +53,8 @@ from fmis.transfers.ledger import dbutil, merkle, proofs
 from fmis.transfers.ledger.consortium import MemberSpec, create_consortium
 from fmis.transfers.ledger.envelope import make_tx
 from fmis.transfers.ledger.node import Node
-from fmis.transfers.ledger.noded import write_key_file
+from fmis.transfers.ledger.noded import make_orderer, write_key_file
+from fmis.transfers.ledger.ordering import Orderer
 from fmis.transfers.ledger.pg_orderer import PgOrderer
 from fmis.transfers.ledger.store import NodeStore
 from fmis.transfers.ledger.verify import verify_node
@@ -99,7 +105,56 @@ def presign(c, alloc: str, n: int) -> list[tuple[bytes, str]]:
         return [x for chunk in pool.map(_sign_chunk, jobs) for x in chunk]
 
 
-def submit_all(orderer_dsn: str, items: list[tuple[bytes, str]], clients: int, batch: int,
+class PgBackend:
+    """The single-node PostgreSQL orderer: one database per order."""
+
+    label = "PostgreSQL (single node)"
+
+    def __init__(self, admin: str):
+        self.admin = admin
+        self.made: list[str] = []
+
+    def order(self, tag: str) -> tuple[str, dict]:
+        name = f"bench_chain_{tag}"
+        dsn = dbutil.create_database(self.admin, name, replace=True)
+        PgOrderer(dsn).close()  # its tables, before any client or node connects
+        self.made.append(name)
+        return f"pg:{dsn}", {}
+
+    def client(self, spec: str, config: dict) -> Orderer:
+        return PgOrderer(spec.partition(":")[2], install=False)
+
+    def close(self) -> None:
+        for name in self.made:
+            dbutil.drop_database(self.admin, name)
+
+
+class NatsBackend:
+    """A 3-server NATS JetStream cluster with mutual TLS on loopback: one stream per order."""
+
+    def __init__(self, directory: str, servers: int = 3):
+        from fmis.transfers.ledger.cluster import start_cluster
+
+        self.cluster = start_cluster(Path(directory) / "nats", size=servers, tls=True)
+        self.label = f"NATS JetStream ({servers} servers, mutual TLS, replicas {min(3, servers)})"
+        self.replicas = min(3, servers)
+
+    def order(self, tag: str) -> tuple[str, dict]:
+        from fmis.transfers.ledger.nats_factory import config_for
+
+        stream = f"BENCH_{tag.upper()}_{uuid.uuid4().hex[:8].upper()}"
+        return ("factory:fmis.transfers.ledger.nats_factory:orderer",
+                config_for(self.cluster.urls, tls=self.cluster.client_tls, stream=stream,
+                           subject=f"bench.{stream}", replicas=self.replicas))
+
+    def client(self, spec: str, config: dict) -> Orderer:
+        return make_orderer(spec, config)
+
+    def close(self) -> None:
+        self.cluster.stop()
+
+
+def submit_all(make_client: Callable[[], Orderer], items: list[tuple[bytes, str]], clients: int, batch: int,
                rate: float = 0.0) -> dict[str, float]:
     """Submit from `clients` threads (at most `rate` envelopes/s when given); returns the submission
     start time per message id."""
@@ -109,7 +164,7 @@ def submit_all(orderer_dsn: str, items: list[tuple[bytes, str]], clients: int, b
     it = iter(enumerate(chunks))
     begin = time.time()
 
-    o = PgOrderer(orderer_dsn, install=False)  # one client process; its threads' submits are combined
+    o = make_client()  # one client process; its threads share one orderer client
 
     def worker():
         try:
@@ -157,19 +212,20 @@ def wait_committed(dsns: list[str], count: int, timeout: float) -> None:
                 time.sleep(0.1)
 
 
-def e2e(admin: str, suite: str, nodes: int, txs: int, clients: int, batch: int, workdir: str,
+def e2e(admin: str, backend, suite: str, nodes: int, txs: int, clients: int, batch: int, workdir: str,
         rate: float = 0.0) -> dict:
     c = consortium_for(suite, nodes)
-    ord_dsn = dbutil.create_database(admin, "bench_chain_ord", replace=True)
+    spec, config = backend.order("ord")
     node_dsns = [dbutil.create_database(admin, f"bench_chain_n{i}", replace=True) for i in range(nodes)]
-    o = PgOrderer(ord_dsn)
+    o = backend.client(spec, config)
     o.submit(c.genesis, msg_id="genesis")
     procs = []
     for i, dsn in enumerate(node_dsns):
         key = os.path.join(workdir, f"n{i}.json")
         write_key_file(key, c.members[i % len(c.members)].signer)
         procs.append(subprocess.Popen([sys.executable, "-m", "fmis.transfers.ledger.noded", "--dsn", dsn,
-                                       "--orderer", f"pg:{ord_dsn}", "--key-file", key, "--cut-after", "0.05"],
+                                       "--orderer", spec, "--orderer-config", json.dumps(config),
+                                       "--key-file", key, "--cut-after", "0.05"],
                                       env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
                                       stderr=subprocess.DEVNULL))
     try:
@@ -187,7 +243,7 @@ def e2e(admin: str, suite: str, nodes: int, txs: int, clients: int, batch: int, 
         items = presign(c, a.tx_id, txs)
         sign_s = time.perf_counter() - t_sign
         size = statistics.mean(len(w) for w, _ in items)
-        started = submit_all(ord_dsn, items, clients, batch, rate)
+        started = submit_all(lambda: backend.client(spec, config), items, clients, batch, rate)
         wait_committed(node_dsns, 3 + txs, 600)
         commits: dict[str, float] = {}
         heads = []
@@ -224,15 +280,12 @@ def e2e(admin: str, suite: str, nodes: int, txs: int, clients: int, batch: int, 
         o.close()
 
 
-def raw_orderer(admin: str, txs: int, clients: int, batch: int, size: int) -> float:
-    dsn = dbutil.create_database(admin, "bench_chain_raw", replace=True)
-    PgOrderer(dsn).close()
+def raw_orderer(backend, txs: int, clients: int, batch: int, size: int) -> float:
+    spec, config = backend.order("raw")
     items = [(os.urandom(int(size)), f"raw-{i}") for i in range(txs)]
     t0 = time.perf_counter()
-    submit_all(dsn, items, clients, batch)
-    rate = txs / (time.perf_counter() - t0)
-    dbutil.drop_database(admin, "bench_chain_raw")
-    return rate
+    submit_all(lambda: backend.client(spec, config), items, clients, batch)
+    return txs / (time.perf_counter() - t0)
 
 
 def verify_bench(admin: str, n: int, proofs_n: int) -> dict:
@@ -281,6 +334,8 @@ def verify_bench(admin: str, n: int, proofs_n: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument("--orderer", choices=["pg", "nats"], default="pg",
+                    help="pg: the single-node PostgreSQL orderer; nats: a 3-server JetStream cluster with TLS")
     ap.add_argument("--suites", default="ed25519,sm2")
     ap.add_argument("--nodes", default="2,4")
     ap.add_argument("--txs", type=int, default=6000)
@@ -294,20 +349,25 @@ def main() -> None:
     ap.add_argument("--skip-verify", action="store_true")
     ns = ap.parse_args()
     admin = admin_dsn()
-    print(f"machine: {os.cpu_count()} cores; orderer: PostgreSQL (single node)", flush=True)
     if not ns.skip_e2e:
         with tempfile.TemporaryDirectory() as workdir:
-            for suite in ns.suites.split(","):
-                for n in [int(x) for x in ns.nodes.split(",")]:
-                    res = e2e(admin, suite, n, ns.txs, ns.clients, ns.batch, workdir, ns.rate)
-                    raw = raw_orderer(admin, ns.txs, ns.clients, ns.batch, res["size"])
-                    offered = f"offered {ns.rate:.0f}/s" if ns.rate else "offered max"
-                    print(f"{suite:8} nodes={n} txs={res['txs']} clients={ns.clients} batch={ns.batch} {offered}: "
-                          f"{res['tps']:8.0f} committed tx/s, p50 {res['p50'] * 1000:6.0f} ms, "
-                          f"p99 {res['p99'] * 1000:6.0f} ms; raw orderer {raw:7.0f} msg/s "
-                          f"(ratio {res['tps'] / raw:.2f}); {res['blocks']} blocks of {res['avg_block']:.0f} tx; "
-                          f"envelope {res['size']:.0f} B; invalid {res['invalid']}; nodes identical",
-                          flush=True)
+            backend = NatsBackend(workdir) if ns.orderer == "nats" else PgBackend(admin)
+            print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
+                  f"orderer: {backend.label}", flush=True)
+            try:
+                for suite in ns.suites.split(","):
+                    for n in [int(x) for x in ns.nodes.split(",")]:
+                        res = e2e(admin, backend, suite, n, ns.txs, ns.clients, ns.batch, workdir, ns.rate)
+                        raw = raw_orderer(backend, ns.txs, ns.clients, ns.batch, res["size"])
+                        offered = f"offered {ns.rate:.0f}/s" if ns.rate else "offered max"
+                        print(f"{suite:8} nodes={n} txs={res['txs']} clients={ns.clients} batch={ns.batch} "
+                              f"{offered}: {res['tps']:8.0f} committed tx/s, p50 {res['p50'] * 1000:6.0f} ms, "
+                              f"p99 {res['p99'] * 1000:6.0f} ms; raw orderer {raw:7.0f} msg/s "
+                              f"(ratio {res['tps'] / raw:.2f}); {res['blocks']} blocks of "
+                              f"{res['avg_block']:.0f} tx; envelope {res['size']:.0f} B; invalid {res['invalid']}; "
+                              f"nodes identical", flush=True)
+            finally:
+                backend.close()
     if not ns.skip_verify:
         v = verify_bench(admin, ns.verify_txs, ns.proofs)
         print(f"verify: {v['txs']} transactions applied by one node in {v['apply_s']:.1f} s "
