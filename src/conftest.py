@@ -80,3 +80,31 @@ def make_user(db):
         return user
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _empty_local_ledger(request):
+    """The local ledger node and orderer write on connections of their own, outside a test's
+    transaction, so a test that seeds the transfers demo leaves blocks behind that the rollback does
+    not remove. Every database test starts with an empty local ledger."""
+    from django.conf import settings
+
+    uses_db = request.node.get_closest_marker("django_db") is not None or bool(
+        {"db", "transactional_db", "live_server"} & set(request.fixturenames))
+    if not uses_db or "fmis.transfers" not in settings.INSTALLED_APPS:
+        yield
+        return
+    request.getfixturevalue("django_db_setup")
+    import psycopg
+
+    from fmis.transfers import local
+    from fmis.transfers.ledger import dbutil
+    from fmis.transfers.ledger.schema import NODE_TABLES
+
+    with psycopg.connect(dbutil.django_dsn(), autocommit=True, options="-c fmis.allow_truncate=on") as conn:
+        present = conn.execute("SELECT to_regclass('transfers_order_log') IS NOT NULL").fetchone()[0]
+        if present and conn.execute("SELECT EXISTS (SELECT 1 FROM transfers_order_log)").fetchone()[0]:
+            local.reset()
+            conn.execute(f"TRUNCATE {', '.join(NODE_TABLES)}, transfers_order_log")
+            conn.execute("UPDATE transfers_order_head SET seq = 0")
+    yield

@@ -45,6 +45,12 @@ INSTALLED_APPS = [
     "fmis.banksim",
     "fmis.accounting",
     "fmis.transfers",
+    "fmis.reports",
+    "fmis.basicinfo",
+    "fmis.projects",
+    "fmis.budgeting",
+    "fmis.bankaccounts",
+    "fmis.bankside",
 ]
 
 MIDDLEWARE = [

@@ -68,9 +68,10 @@ OWN_BANK = RuleDefinition("bank", "own_bank")
 # what every finance division may read: the business modules, not user administration
 BUSINESS_VIEWS = ("workflow.inbox", "attachments.view", "orgs.*.view", "dictionary.*.view", "basicinfo.*view",
                   "projects.*view", "budgeting.*view", "indicators.*view", "treasury.*view", "accounting.*view",
-                  "reports.*view", "bankaccounts.*view", "transfers.*view")
+                  "reports.*view", "bankaccounts.*view", "transfers.*view", "bankside.*view")
 BUSINESS_EXPORTS = ("orgs.export", "dictionary.value.export", "indicators.export", "treasury.*export",
-                    "accounting.*export", "reports.*export")
+                    "accounting.*export", "reports.*export", "basicinfo.*export", "projects.*export",
+                    "budgeting.*export", "bankaccounts.*export", "transfers.*export", "bankside.*export")
 
 ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
     RoleDefinition(
@@ -83,6 +84,19 @@ ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
         (*BUSINESS_VIEWS, *BUSINESS_EXPORTS, "attachments.upload", "basicinfo.*", "projects.*", "budgeting.*",
          "indicators.*", *SELF_SERVICE),
         (REGION_TREE,), "预算编制、批复与指标管理"),
+    RoleDefinition(
+        "business_division", "业务处室",
+        (*BUSINESS_VIEWS, *BUSINESS_EXPORTS, "attachments.upload", "projects.review.division",
+         "basicinfo.review.division", *SELF_SERVICE),
+        (REGION_TREE,), "部门预算单位基础信息与项目的业务审核"),
+    RoleDefinition(
+        "performance_division", "绩效处",
+        (*BUSINESS_VIEWS, *BUSINESS_EXPORTS, "projects.review.performance", *SELF_SERVICE),
+        (REGION_TREE,), "项目绩效目标审核"),
+    RoleDefinition(
+        "review_center", "评审中心",
+        (*BUSINESS_VIEWS, *BUSINESS_EXPORTS, "projects.review.center", *SELF_SERVICE),
+        (REGION_TREE,), "项目评审"),
     RoleDefinition(
         "treasury_division", "国库处",
         (*BUSINESS_VIEWS, *BUSINESS_EXPORTS, "attachments.upload", "treasury.*", "bankaccounts.*",
@@ -97,8 +111,10 @@ ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
         ("workflow.inbox", "attachments.view", "attachments.upload", "attachments.delete", "orgs.agency.view",
          "indicators.view", "indicators.execution.view", "indicators.confirm",
          "treasury.application.*", "treasury.plan.*", "treasury.*.view", "treasury.*export",
-         "projects.*", "budgeting.unit.*", "basicinfo.*",
-         "accounting.voucher.*", "accounting.*view", "reports.*", "receivables.*", "assets.*", *SELF_SERVICE),
+         "projects.*view", "projects.manage", "projects.import", "projects.submit", "projects.review.supervisor",
+         "budgeting.unit.*", "basicinfo.*view", "basicinfo.manage", "basicinfo.import", "basicinfo.submit",
+         "basicinfo.review.supervisor", "bankaccounts.unit.*",
+         "accounting.voucher.*", "accounting.opening.*", "accounting.*view", "reports.*", "receivables.*", "assets.*", *SELF_SERVICE),
         (AGENCY_TREE,), "本单位及下级单位的申报、用款与会计核算"),
     RoleDefinition(
         "unit_cashier", "单位出纳",
@@ -107,9 +123,13 @@ ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
         (AGENCY_TREE,), "本单位及下级单位的出纳业务"),
     RoleDefinition(
         "bank_operator", "银行经办",
-        ("orgs.bank.view", "bankside.*", "treasury.bank.*", "treasury.voucher.view", "iam.token.manage",
+        ("orgs.bank.view", "bankside.*", "bankaccounts.bank.*", "treasury.bank.*", "treasury.voucher.view", "iam.token.manage",
          *SELF_SERVICE),
         (OWN_BANK,), "本银行的代理业务"),
+    RoleDefinition(
+        "account_query", "账户监管查询",
+        ("workflow.inbox", "attachments.view", "bankaccounts.*view", "bankaccounts.*export", *SELF_SERVICE),
+        (REGION_TREE,), "预算单位银行账户及交易流水的查询（本级及下级，全部或部分单位）"),
     RoleDefinition(
         "leader_auditor", "领导/审计",
         (*BUSINESS_VIEWS, *BUSINESS_EXPORTS, "platform.audit.view", *SELF_SERVICE),
@@ -340,6 +360,12 @@ def _plan_users(p: Plan, cities: list[RegionSpec]) -> list[UserSpec]:
                                   "normal", region.code, agency_code=sub, department="财务室"))
 
     divisions("prov", province)
+    for suffix, role, name in (("business", "business_division", "业务处室"),
+                               ("performance", "performance_division", "绩效处"),
+                               ("review", "review_center", "评审中心"),
+                               ("acctquery", "account_query", "账户监管查询")):
+        users.append(UserSpec(f"prov_{suffix}", f"{province.name}财政厅{name}", role, "finance", "normal",
+                              province.code, department=name))
     unit_users(province)
     counties_by_city = {c.code: [r for r in p.regions if r.parent_code == c.code] for c in cities}
     county_no = 0

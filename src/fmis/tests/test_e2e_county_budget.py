@@ -28,7 +28,7 @@ def test_county_budget_user_sees_own_menu_and_agencies(live_server, page):
     for foreign in ("用户查询", "角色查询", "审计日志", "审核链配置"):
         expect(menu).not_to_contain_text(foreign)
 
-    menu.get_by_role("link", name="预算单位").click()
+    menu.get_by_role("link", name="预算单位", exact=True).click()
     expect(page).to_have_url(re.compile(r"/orgs/agencies/"))
     shown = page.locator("table.grid tbody tr td:first-child").all_inner_texts()
     assert sorted(c.strip() for c in shown) == own

@@ -92,7 +92,7 @@ def test_demo_password_passes_the_policy():
 
 def test_role_definitions_are_complete():
     codes = [r.code for r in demo.ROLE_DEFINITIONS]
-    assert len(set(codes)) == len(codes) == 8
+    assert len(set(codes)) == len(codes) == 12
     used = {u.role_code for u in demo.plan("small").users}
     assert used == set(codes)
     leader = demo.ROLES_BY_CODE["leader_auditor"]
