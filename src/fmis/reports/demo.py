@@ -52,7 +52,7 @@ def seed_demo(*, scale: str, write: Callable[[str], object] | None = None) -> di
     created = 0
     if owner is None:
         if write:
-            write("reports: no demo accounting user of the province; shared reports skipped")
+            write("reports: no demo accounting user of the province; shared reports skipped\n")
         return {"statements": changed, "custom_reports": 0}
     for code, name, note, rows in DEMO_REPORTS:
         if CustomReport.objects.filter(account_set__isnull=True, code=code).exists():
@@ -62,5 +62,5 @@ def seed_demo(*, scale: str, write: Callable[[str], object] | None = None) -> di
                            n_cols=max(len(r) for r in rows), cells=cells)
         created += 1
     if write:
-        write(f"reports: {changed} statement definitions written, {created} shared reports created")
+        write(f"reports: {changed} statement definitions written, {created} shared reports created\n")
     return {"statements": changed, "custom_reports": created}

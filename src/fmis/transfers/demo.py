@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from decimal import Decimal
 
+from django.utils import timezone
+
 from fmis.orgs import demo as orgs_demo
 
 
@@ -26,9 +28,9 @@ def _treasury_user():
 
 
 FUNDS = [
-    # fund code, direct, functional class, purpose, document, amount per city (yuan)
-    ("ZD2026-SHBZ", True, "2082001", "困难群众救助补助资金", "示财社〔2026〕12号", Decimal("8000000.00")),
-    ("ZY2026-JYFZ", False, "2050299", "义务教育薄弱环节改善资金", "示财教〔2026〕7号", Decimal("5000000.00")),
+    # fund code, direct, functional class, purpose, document, amount per city (yuan); {y}: the year
+    ("ZD{y}-SHBZ", True, "2082001", "困难群众救助补助资金", "示财社〔{y}〕12号", Decimal("8000000.00")),
+    ("ZY{y}-JYFZ", False, "2050299", "义务教育薄弱环节改善资金", "示财教〔{y}〕7号", Decimal("5000000.00")),
 ]
 
 
@@ -49,15 +51,18 @@ def seed_demo(*, scale: str, write: Callable[[str], object] | None = None) -> di
                                node_region=province.code)
     local.flush()
     if write:
-        write(f"transfers: consortium with {len(founders)} finance departments")
+        write(f"transfers: consortium with {len(founders)} finance departments\n")
     cities = [r for r in Region.objects.filter(parent=province).order_by("code")]
     tops: list[tuple[str, Region, tuple]] = []
-    for fund in FUNDS:
+    year = timezone.localdate().year
+    funds = [(code.format(y=year), direct, func, purpose, doc.format(y=year), amount)
+             for code, direct, func, purpose, doc, amount in FUNDS]
+    for fund in funds:
         code, direct, func, purpose, doc, amount = fund
         for city in cities:
             tx = services.allocate(user=user, from_region=province.code, to_region=city.code, amount=amount,
                                    fund_code=code, direct=direct, func_code=func, purpose=purpose, doc_no=doc,
-                                   fiscal_year=2026)
+                                   fiscal_year=year)
             tops.append((tx, city, fund))
     local.flush()
     for tx, _city, _fund in tops:
@@ -72,7 +77,7 @@ def seed_demo(*, scale: str, write: Callable[[str], object] | None = None) -> di
         for county in counties:
             downs.append(services.allocate(user=user, from_region=city.code, to_region=county.code, amount=share,
                                            fund_code=fund[0], direct=fund[1], func_code=fund[2], purpose=fund[3],
-                                           doc_no=fund[4].replace("示财", f"{city.name}财"), fiscal_year=2026,
+                                           doc_no=fund[4].replace("示财", f"{city.name}财"), fiscal_year=year,
                                            parent_id=tx))
     local.flush()
     for tx in downs:
@@ -89,5 +94,5 @@ def seed_demo(*, scale: str, write: Callable[[str], object] | None = None) -> di
         services.recover(user=user, allocation_id=downs[-1], amount=Decimal("100000.00"), reason="项目调整收回")
     local.flush()
     if write:
-        write(f"transfers: {len(tops)} allocations to cities, {len(downs)} to counties")
+        write(f"transfers: {len(tops)} allocations to cities, {len(downs)} to counties\n")
     return {"created": 1, "allocations": len(tops) + len(downs)}
