@@ -12,6 +12,7 @@ import pytest
 
 from fmis.accounting.models import Account, VoucherLine
 from fmis.accounting.tests.conftest import YEAR, cr, dr
+from fmis.accounting.tests.test_worked_entries import DEC, PAIRS
 from fmis.platform.errors import NotFound
 from fmis.reports import selectors
 from fmis.reports.standard import (
@@ -26,47 +27,7 @@ from fmis.reports.standard import (
 pytestmark = pytest.mark.django_db
 D = Decimal
 
-# the worked paired entries of fiscal-standard-notes §2.2 (amounts as in the notes)
-MAR, DEC = dt.date(YEAR, 3, 15), dt.date(YEAR, 12, 31)
-
-# (row, description, date, [vouchers]); a voucher is a list of lines; "FA only" rows have no 6/7/8 lines
-PAIRS = [
-    (1, "授权支付额度到账", MAR, [[dr("1011", 100), cr("4001", 100), dr("800101", 100), cr("600101", 100)]]),
-    (2, "零余额账户支付办公费", MAR, [[dr("5001", 30), cr("1011", 30), dr("720101", 30), cr("800101", 30)]]),
-    (3, "财政直接支付：工资、存货、资产、费用", MAR,
-     [[dr("2201", 10), dr("1302", 5), dr("1601", 20), dr("5001", 5), cr("4001", 40),
-       dr("720101", 40), cr("600101", 40)]]),
-    (4, "用授权额度购置固定资产", MAR, [[dr("1601", 20), cr("1011", 20), dr("720101", 20), cr("800101", 20)]]),
-    (5, "计提折旧（仅财务会计）", MAR, [[dr("5001", 2), dr("5101", D("1.5")), cr("1602", D("3.5"))]]),
-    (6, "计提工资后用额度支付", MAR,
-     [[dr("5001", 30), dr("5101", 40), cr("2201", 70)],
-      [dr("2201", 70), cr("1011", 70), dr("720101", 70), cr("800101", 70)]]),
-    (7, "年末注销零余额账户未用额度", DEC,
-     [[dr("120102", D("4.2")), cr("1011", D("4.2")), dr("800103", D("4.2")), cr("800101", D("4.2"))]]),
-    (8, "年末直接支付指标结余", DEC, [[dr("120101", 6), cr("4001", 6), dr("800103", 6), cr("600101", 6)]]),
-    (9, "年末授权指标大于下达额度", DEC, [[dr("120102", 7), cr("4001", 7), dr("800103", 7), cr("600101", 7)]]),
-    (10, "下年恢复额度", MAR, [[dr("1011", 5), cr("120102", 5), dr("800101", 5), cr("800103", 5)]]),
-    (11, "下年使用恢复的直接支付额度", MAR, [[dr("5001", 3), cr("120101", 3), dr("720101", 3), cr("800103", 3)]]),
-    (12, "借款、计息、还本付息", MAR,
-     [[dr("1002", 10), cr("2001", 10), dr("800102", 10), cr("650102", 10)],
-      [dr("5901", D("0.35")), cr("2304", D("0.35"))],
-      [dr("2001", 10), dr("2304", D("0.35")), cr("1002", D("10.35")),
-       dr("7701", 10), dr("7901", D("0.35")), cr("800102", D("10.35"))]]),
-    (13, "赊销后收款", MAR,
-     [[dr("1212", 58), cr("4401", 50), cr("2101", 8)],
-      [dr("1002", 58), cr("1212", 58), dr("800102", 58), cr("640102", 58)]]),
-    (14, "股权投资及股利", MAR,
-     [[dr("1501", 10), cr("1002", 10), dr("7601", 10), cr("800102", 10)],
-      [dr("1215", 1), cr("4602", 1)],
-      [dr("1002", 1), cr("1215", 1), dr("800102", 1), cr("6602", 1)]]),
-    (15, "接受捐赠固定资产并支付相关税费", MAR,
-     [[dr("1601", D("10.2")), cr("4603", 10), cr("1002", D("0.2")), dr("7901", D("0.2")), cr("800102", D("0.2"))]]),
-    (16, "处置固定资产（仅财务会计）", MAR,
-     [[dr("5301", 2), dr("1602", 8), cr("1601", 10), dr("1002", 3), cr("2103", D("2.8")), cr("1002", D("0.2"))]]),
-    (17, "预收事业收入", MAR,
-     [[dr("1002", 12), cr("2305", 12), dr("800102", 12), cr("610102", 12)],
-      [dr("2305", 12), cr("4101", 12)]]),
-]
+# the worked paired entries of fiscal-standard-notes §2.2, as the accounting tests post them
 
 
 def post_worked(books):
