@@ -332,7 +332,11 @@ def measure(aset, admin, runs: int, try_index: bool) -> None:
         acc = Account.objects.get(account_set=aset, code=code)
         ms = median_ms(lambda code=code: selectors.detail_ledger(user=admin, aset_id=aset.pk, code=code, year=YEAR,
                                                                  number_from=6, number_to=6), max(3, runs // 2))
-        print(f"detail ledger {code}, June, all lines (current selector): {ms:8.1f} ms")
+        print(f"detail ledger {code}, June, all lines (export selector): {ms:8.1f} ms")
+        for n in (1, 10):
+            ms = median_ms(lambda code=code, n=n: selectors.detail_ledger_page(
+                user=admin, aset_id=aset.pk, code=code, year=YEAR, number_from=6, number_to=6, page=n), runs)
+            print(f"detail ledger {code}, June, screen page {n} of 100 lines: {ms:8.1f} ms")
 
         def page(acc=acc):
             with connection.cursor() as cur:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet, Sum
 from django.urls import NoReverseMatch
 
 from fmis.accounting.models import (
@@ -290,34 +290,74 @@ def general_ledger(*, user, aset_id, code: str, year: int) -> tuple[Account, lis
     return acc, rows
 
 
-def detail_ledger(*, user, aset_id, code: str, year: int, number_from: int = 1, number_to: int = 13,
-                  aux_filter: dict | None = None) -> tuple[Account, Decimal, list[LedgerRow]]:
-    """明细账: posted lines of the account (and its sub-accounts) with a running balance and the
-    auxiliary values; the opening is read from the balance table."""
+def _detail_query(*, user, aset_id, code: str, year: int, number_from: int, number_to: int,
+                  aux_filter: dict | None) -> tuple[Account, Decimal, QuerySet]:
+    """The account, its opening at the first period and its posted lines in ledger order."""
+    from fmis.accounting.models import VoucherLine
+
     aset = account_set(user=user, pk=aset_id, function=FN_LEDGER)
     acc = _account(aset, code)
     first = _period(aset, year, number_from)
     bal_qs = Balance.objects.filter(period=first, account__account_set=aset, account__code__startswith=acc.code)
-    from fmis.accounting.models import VoucherLine
-
     lines = (VoucherLine.objects.filter(voucher__account_set=aset, voucher__status=Voucher.Status.POSTED,
                                         voucher__period__year=year, voucher__period__number__gte=number_from,
                                         voucher__period__number__lte=number_to,
                                         account__code__startswith=acc.code)
              .select_related("voucher", "voucher__period", "voucher__category", "account")
-             .order_by("voucher__period__number", "voucher__date", "voucher__series", "voucher__number", "line_no"))
+             .order_by("voucher__period__number", "voucher__date", "voucher__series", "voucher__number",
+                       "voucher_id", "line_no"))
     for k, v in (aux_filter or {}).items():
         if v:
             lines = lines.filter(**{f"aux__{k}": v})
             bal_qs = bal_qs.filter(**{f"aux__{k}": v})
-    opening = sum((b.opening for b in bal_qs), ZERO)
-    running = opening
+    opening = bal_qs.aggregate(s=Sum("opening"))["s"] or ZERO
+    return acc, opening, lines
+
+
+def _ledger_rows(lines, running: Decimal) -> list[LedgerRow]:
     rows = []
     for line in lines:
         running += line.debit - line.credit
         rows.append(LedgerRow(line.voucher.period, line.voucher.summary, line.debit, line.credit, running,
                               voucher=line.voucher, aux=line.aux, line_summary=line.summary))
-    return acc, opening, rows
+    return rows
+
+
+def detail_ledger(*, user, aset_id, code: str, year: int, number_from: int = 1, number_to: int = 13,
+                  aux_filter: dict | None = None) -> tuple[Account, Decimal, list[LedgerRow]]:
+    """明细账: posted lines of the account (and its sub-accounts) with a running balance and the
+    auxiliary values; the opening is read from the balance table. Every line (for exports)."""
+    acc, opening, lines = _detail_query(user=user, aset_id=aset_id, code=code, year=year, number_from=number_from,
+                                        number_to=number_to, aux_filter=aux_filter)
+    return acc, opening, _ledger_rows(lines, opening)
+
+
+@dataclass
+class LedgerPage:
+    account: Account
+    opening: Decimal  # at the first period of the range
+    carried: Decimal  # the balance before the page's first line (承前页)
+    rows: list[LedgerRow]
+    page_obj: object  # django.core.paginator.Page
+
+
+def detail_ledger_page(*, user, aset_id, code: str, year: int, number_from: int = 1, number_to: int = 13,
+                       aux_filter: dict | None = None, page=None, size: int = 100) -> LedgerPage:
+    """One page of the detail ledger: the lines of the page only, with the balance carried from the
+    lines before it summed in the database, so a page costs the same on a large book."""
+    from django.core.paginator import Paginator
+
+    from fmis.accounting.models import VoucherLine
+
+    acc, opening, lines = _detail_query(user=user, aset_id=aset_id, code=code, year=year, number_from=number_from,
+                                        number_to=number_to, aux_filter=aux_filter)
+    page_obj = Paginator(lines, size).get_page(page)
+    offset = page_obj.start_index() - 1 if page_obj.paginator.count else 0
+    carried = opening
+    if offset:
+        before = VoucherLine.objects.filter(pk__in=lines.values("pk")[:offset])
+        carried += before.aggregate(s=Sum(F("debit") - F("credit")))["s"] or ZERO
+    return LedgerPage(acc, opening, carried, _ledger_rows(page_obj.object_list, carried), page_obj)
 
 
 @dataclass

@@ -402,12 +402,19 @@ def detail_ledger(request):
     number_from = _int(request.GET.get("from"), 1)
     number_to = _int(request.GET.get("to"), 13)
     aux_filter = {e: request.GET.get(f"aux_{e}", "").strip() for e in AuxElement.values}
-    acc, opening, rows, errors = None, None, [], []
+    acc, opening, carried, rows, page_obj, errors = None, None, None, [], None, []
     if code:
         try:
-            acc, opening, rows = selectors.detail_ledger(user=request.user, aset_id=aset.pk, code=code, year=year,
-                                                         number_from=number_from, number_to=number_to,
-                                                         aux_filter=aux_filter)
+            if wants_export(request):
+                acc, opening, rows = selectors.detail_ledger(
+                    user=request.user, aset_id=aset.pk, code=code, year=year, number_from=number_from,
+                    number_to=number_to, aux_filter=aux_filter)
+            else:
+                ledger = selectors.detail_ledger_page(
+                    user=request.user, aset_id=aset.pk, code=code, year=year, number_from=number_from,
+                    number_to=number_to, aux_filter=aux_filter, page=request.GET.get("page"))
+                acc, opening, carried, rows, page_obj = (ledger.account, ledger.opening, ledger.carried,
+                                                         ledger.rows, ledger.page_obj)
         except DomainError as exc:
             errors = _errors(exc)
     elements = [(e, label) for e, label in AuxElement.choices if acc is not None and e in acc.aux_elements]
@@ -420,9 +427,15 @@ def detail_ledger(request):
     for r in rows:
         r.aux_cells = [(r.aux or {}).get(e, "") for e, _label in elements]
     return render(request, "accounting/detail_ledger.html", {
-        "aset": aset, "acc": acc, "rows": rows, "opening": opening, "code": code, "year": year,
-        "number_from": number_from, "number_to": number_to, "errors": errors, "elements": elements,
-        "aux_filter": aux_filter})
+        "aset": aset, "acc": acc, "rows": rows, "opening": opening, "carried": carried, "code": code,
+        "year": year, "number_from": number_from, "number_to": number_to, "errors": errors, "elements": elements,
+        "aux_filter": aux_filter, "page_obj": page_obj, "querystring_without_page": _without_page(request)})
+
+
+def _without_page(request) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
 
 
 # --- periods, chart, rules ------------------------------------------------------------------------
