@@ -141,6 +141,7 @@ class AssetOut(Schema):
     unit: str
     original_value: Decimal
     net_value: Decimal
+    acquired_on: dt.date | None
     status: str
 
     @staticmethod
@@ -149,6 +150,20 @@ class AssetOut(Schema):
 
 
 AssetPage = page_schema(AssetOut)
+
+
+class AssetIn(Schema):
+    agency_code: str
+    fiscal_year: int
+    code: str
+    name: str
+    category: str
+    quantity: Decimal = Decimal(1)
+    unit: str = ""
+    original_value: Decimal = Decimal(0)
+    net_value: Decimal = Decimal(0)
+    acquired_on: dt.date | None = None
+    status: str = "in_use"
 
 
 class StandardOut(Schema):
@@ -285,6 +300,13 @@ def _vehicle_input(body: VehicleIn) -> services.VehicleInput:
                                  original_value=body.original_value, status=body.status)
 
 
+def _asset_input(body: AssetIn) -> services.AssetInput:
+    return services.AssetInput(agency_id=_agency_id(body.agency_code), fiscal_year=body.fiscal_year, code=body.code,
+                               name=body.name, category=body.category, quantity=body.quantity, unit=body.unit,
+                               original_value=body.original_value, net_value=body.net_value,
+                               acquired_on=body.acquired_on, status=body.status)
+
+
 def _standard_input(body: StandardIn) -> services.StandardInput:
     return services.StandardInput(
         region_id=_region_id(body.region_code), fiscal_year=body.fiscal_year, name=body.name, kind=body.kind,
@@ -379,6 +401,31 @@ def list_assets(request, filters: Query[YearFilter]):
     qs = selectors.assets(user=request.user, fiscal_year=filters.fiscal_year,
                           agency_id=_filter_agency(filters.agency_code), q=filters.q)
     return api_page(qs, filters.limit, filters.offset)
+
+
+@router.post("/assets", response={201: AssetOut})
+@requires(MANAGE)
+def create_asset(request, body: AssetIn):
+    return 201, services.create_asset(user=request.user, data=_asset_input(body))
+
+
+@router.post("/assets/import", response=ImportOut)
+@requires(IMPORT)
+def import_assets(request, fiscal_year: Form[int], file: UploadedFile = File(...)):  # noqa: B008
+    return services.import_assets(user=request.user, file=file, fiscal_year=fiscal_year)
+
+
+@router.put("/assets/{asset_id}", response=AssetOut)
+@requires(MANAGE)
+def update_asset(request, asset_id: int, body: AssetIn):
+    return services.update_asset(user=request.user, asset_id=asset_id, data=_asset_input(body))
+
+
+@router.delete("/assets/{asset_id}", response={204: None})
+@requires(MANAGE)
+def delete_asset(request, asset_id: int):
+    services.delete_asset(user=request.user, asset_id=asset_id)
+    return 204, None
 
 
 # --- standards ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from fmis.basicinfo import services
 from fmis.basicinfo.functions import MANAGE, STANDARD_MANAGE
-from fmis.basicinfo.models import ExpenditureStandard, PersonCategory, Personnel, Vehicle, VehicleType
+from fmis.basicinfo.models import Asset, ExpenditureStandard, PersonCategory, Personnel, Vehicle, VehicleType
 
 
 def agency_choices(user, function: str = MANAGE):
@@ -86,6 +86,43 @@ class VehicleForm(forms.Form):
                                      displacement=d.get("displacement", ""), purchase_date=d.get("purchase_date"),
                                      original_value=(d.get("original_value") or "0").replace(",", ""),
                                      status=d["status"])
+
+
+class AssetForm(forms.Form):
+    agency = forms.TypedChoiceField(label=_("预算单位"), coerce=int)
+    fiscal_year = forms.IntegerField(label=_("预算年度"))
+    code = forms.CharField(label=_("资产编号"), max_length=40)
+    name = forms.CharField(label=_("资产名称"), max_length=100)
+    category = forms.ChoiceField(label=_("资产分类"), choices=Asset.Category.choices)
+    quantity = forms.CharField(label=_("数量"), max_length=20, initial="1")
+    unit = forms.CharField(label=_("计量单位"), max_length=10, required=False)
+    original_value = forms.CharField(label=_("原值（元）"), max_length=30, required=False)
+    net_value = forms.CharField(label=_("净值（元）"), max_length=30, required=False)
+    acquired_on = forms.DateField(label=_("取得日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    status = forms.ChoiceField(label=_("状态"), choices=Asset.Status.choices)
+
+    def __init__(self, *args, user, fixed: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].choices = agency_choices(user)
+        if fixed:
+            self.fields["agency"].disabled = True
+            self.fields["fiscal_year"].disabled = True
+
+    @staticmethod
+    def initial_for(a: Asset) -> dict:
+        return {"agency": a.agency_id, "fiscal_year": a.fiscal_year, "code": a.code, "name": a.name,
+                "category": a.category, "quantity": a.quantity.normalize(), "unit": a.unit,
+                "original_value": a.original_value, "net_value": a.net_value, "acquired_on": a.acquired_on,
+                "status": a.status}
+
+    def to_input(self) -> services.AssetInput:
+        d = self.cleaned_data
+        return services.AssetInput(agency_id=d["agency"], fiscal_year=d["fiscal_year"], code=d["code"],
+                                   name=d["name"], category=d["category"],
+                                   quantity=(d.get("quantity") or "").replace(",", ""), unit=d.get("unit", ""),
+                                   original_value=(d.get("original_value") or "0").replace(",", ""),
+                                   net_value=(d.get("net_value") or "0").replace(",", ""),
+                                   acquired_on=d.get("acquired_on"), status=d["status"])
 
 
 class StandardForm(forms.Form):

@@ -377,6 +377,23 @@ def create_asset(*, user, data: AssetInput) -> Asset:
     return asset
 
 
+def update_asset(*, user, asset_id: int, data: AssetInput) -> Asset:
+    asset = _row_in_scope(Asset, user, fn.MANAGE, asset_id, label="资产")
+    values = _clean_asset(data)
+    try:
+        with transaction.atomic():
+            _open_year(asset.agency, asset.fiscal_year)
+            asset = Asset.objects.select_for_update().get(pk=asset.pk)
+            before = audit.snapshot(asset)
+            for k, v in values.items():
+                setattr(asset, k, v)
+            asset.save()
+            audit.record(user, "basicinfo.asset.update", asset, before=before)
+    except IntegrityError:
+        raise Conflict("basicinfo.asset_exists", f"已有资产编号 {values['code']}", field="code") from None
+    return asset
+
+
 def delete_asset(*, user, asset_id: int) -> None:
     _delete_row(Asset, user, asset_id, label="资产", action="basicinfo.asset.delete")
 
@@ -580,6 +597,9 @@ PERSONNEL_COLUMNS = {"单位编码": "agency", "姓名": "name", "身份证号":
                      **{k: f"salary:{v}" for k, v in SALARY_COLUMNS.items()}}
 VEHICLE_COLUMNS = {"单位编码": "agency", "车牌号": "plate_no", "车辆类型": "vehicle_type", "品牌型号": "brand",
                    "排气量": "displacement", "购置日期": "purchase_date", "原值": "original_value", "状态": "status"}
+ASSET_COLUMNS = {"单位编码": "agency", "资产编号": "code", "资产名称": "name", "资产分类": "category",
+                 "数量": "quantity", "计量单位": "unit", "原值": "original_value", "净值": "net_value",
+                 "取得日期": "acquired_on", "状态": "status"}
 STANDARD_COLUMNS = {"标准名称": "name", "标准类别": "kind", "计算依据": "basis", "人员类别": "person_category",
                     "单位类型": "agency_type", "车辆类型": "vehicle_type", "经济分类": "eco_code",
                     "功能分类": "func_code", "定额": "amount"}
@@ -726,6 +746,64 @@ def import_vehicles(*, user, file, fiscal_year: int) -> ImportResult:
                     setattr(vehicle, k, v)
                 vehicle.save()
                 audit.record(user, "basicinfo.vehicle.import", vehicle, before=before)
+                updated += 1
+            else:
+                unchanged += 1
+    return ImportResult(created, updated, unchanged)
+
+
+def import_assets(*, user, file, fiscal_year: int) -> ImportResult:
+    """Assets from xlsx (one row an asset). All or nothing; the same file again changes nothing
+    (an asset is recognised by agency, year and asset code)."""
+    from fmis.platform.xlsx import read_rows
+
+    permissions.require(user, fn.IMPORT)
+    permissions.require(user, fn.MANAGE)
+    year = _year(fiscal_year)
+    rows = list(read_rows(file, ASSET_COLUMNS, required=["agency", "code", "name", "category"]))
+    errors: list[dict] = []
+    agencies = _agencies_by_code(user, fn.MANAGE, rows, errors)
+    parsed = []
+    seen: dict[tuple[str, str], int] = {}
+    for line, r in rows:
+        if r.get("agency") not in agencies:
+            continue
+        try:
+            values = _clean_asset(AssetInput(
+                agency_id=agencies[r["agency"]].pk, fiscal_year=year, code=r.get("code", ""), name=r.get("name", ""),
+                category=r.get("category", ""), quantity=r.get("quantity") or "1", unit=r.get("unit", ""),
+                original_value=r.get("original_value") or "0", net_value=r.get("net_value") or "0",
+                acquired_on=r.get("acquired_on") or None, status=r.get("status", "")))
+        except DomainError as exc:
+            _line_error(errors, line, exc)
+            continue
+        key = (r["agency"], values["code"])
+        if key in seen:
+            errors.append({"line": line, "field": "code", "message": f"第 {line} 行：资产编号与第 {seen[key]} 行重复"})
+            continue
+        seen[key] = line
+        parsed.append((agencies[r["agency"]], values))
+    _raise_errors(errors, "资产信息")
+    created = updated = unchanged = 0
+    with transaction.atomic():
+        for agency in sorted({a.pk: a for a, _ in parsed}.values(), key=lambda a: a.pk):
+            try:
+                _open_year(agency, year)
+            except DomainError as exc:
+                errors.append({"line": None, "field": "agency", "message": f"{agency.code}：{exc.message}"})
+        _raise_errors(errors, "资产信息")
+        for agency, values in parsed:
+            asset = Asset.objects.filter(agency=agency, fiscal_year=year, code=values["code"]).first()
+            if asset is None:
+                asset = Asset.objects.create(agency=agency, fiscal_year=year, **values)
+                audit.record(user, "basicinfo.asset.import", asset)
+                created += 1
+            elif _changed(asset, values):
+                before = audit.snapshot(asset)
+                for k, v in values.items():
+                    setattr(asset, k, v)
+                asset.save()
+                audit.record(user, "basicinfo.asset.import", asset, before=before)
                 updated += 1
             else:
                 unchanged += 1

@@ -29,7 +29,14 @@ from fmis.basicinfo.functions import (
     VEHICLE_VIEW,
     VIEW,
 )
-from fmis.basicinfo.models import ExpenditureStandard, InfoSubmission, PersonCategory, Personnel, Vehicle
+from fmis.basicinfo.models import (
+    Asset,
+    ExpenditureStandard,
+    InfoSubmission,
+    PersonCategory,
+    Personnel,
+    Vehicle,
+)
 from fmis.iam.permissions import can
 from fmis.platform.audit import diff
 from fmis.platform.errors import DomainError, NotFound
@@ -220,14 +227,65 @@ def vehicle_delete(request, pk: int):
 ASSET_COLUMNS = [gettext_noop("预算年度"), gettext_noop("单位编码"), gettext_noop("单位名称"), gettext_noop("资产编号"), gettext_noop("资产名称"), gettext_noop("资产分类"), gettext_noop("数量"), gettext_noop("原值"), gettext_noop("净值"), gettext_noop("状态")]
 
 
+def _asset_row(a: Asset):
+    return (reverse("basicinfo:asset_edit", args=[a.pk]),
+            [a.fiscal_year, a.agency.code, a.agency.name, a.code, a.name, str(a.get_category_display()),
+             f"{a.quantity.normalize()} {a.unit}".strip(), fmt(a.original_value), fmt(a.net_value),
+             str(a.get_status_display())])
+
+
 @needs(ASSET_VIEW)
 def asset_list(request):
     g = request.GET
     qs = selectors.assets(user=request.user, fiscal_year=_int(g.get("year")), q=g.get("q", "").strip())
-    return _list_page(request, qs, title=_("资产信息"), columns=ASSET_COLUMNS, export_name=_("资产信息"), row=lambda a: (
-        "", [a.fiscal_year, a.agency.code, a.agency.name, a.code, a.name, str(a.get_category_display()),
-             f"{a.quantity.normalize()} {a.unit}".strip(), fmt(a.original_value), fmt(a.net_value),
-             str(a.get_status_display())]))
+    buttons = []
+    if can(request.user, MANAGE):
+        buttons.append((reverse("basicinfo:asset_create"), _("新增资产")))
+    if can(request.user, IMPORT):
+        buttons.append((reverse("basicinfo:import", args=["assets"]), _("导入")))
+    return _list_page(request, qs, title=_("资产信息"), columns=ASSET_COLUMNS, row=_asset_row,
+                      export_name=_("资产信息"), buttons=buttons)
+
+
+@needs(MANAGE)
+def asset_create(request):
+    initial = {"agency": getattr(request.user, "agency_id", None), "fiscal_year": _default_year(), "quantity": "1"}
+    form = forms.AssetForm(request.POST or None, user=request.user, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.create_asset(user=request.user, data=form.to_input())
+        except DomainError as exc:
+            _apply_error(form, exc)
+        else:
+            messages.success(request, _("资产信息已保存"))
+            return redirect("basicinfo:assets")
+    return _form_page(request, form, title=_("新增资产"), cancel=reverse("basicinfo:assets"))
+
+
+@needs(ASSET_VIEW)
+def asset_edit(request, pk: int):
+    asset = selectors.assets(user=request.user).filter(pk=pk).first()
+    if asset is None:
+        raise NotFound("basicinfo.not_found", "资产不存在")
+    form = forms.AssetForm(request.POST or None, user=request.user, initial=forms.AssetForm.initial_for(asset),
+                           fixed=True)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.update_asset(user=request.user, asset_id=pk, data=form.to_input())
+        except DomainError as exc:
+            _apply_error(form, exc)
+        else:
+            messages.success(request, _("资产信息已修改"))
+            return redirect("basicinfo:assets")
+    delete_url = reverse("basicinfo:asset_delete", args=[pk]) if can(request.user, MANAGE) else ""
+    return _form_page(request, form, title=_("资产 %(code)s %(name)s") % {"code": asset.code, "name": asset.name},
+                      cancel=reverse("basicinfo:assets"), delete_url=delete_url)
+
+
+@require_POST
+@needs(MANAGE)
+def asset_delete(request, pk: int):
+    return _delete(request, services.delete_asset, _("资产信息已删除"), "basicinfo:assets", asset_id=pk)
 
 
 # --- standards ----------------------------------------------------------------------------------
@@ -304,6 +362,8 @@ def standard_delete(request, pk: int):
 IMPORTS = {
     "personnel": (gettext_noop("导入人员信息"), services.PERSONNEL_COLUMNS, ["单位编码", "姓名", "身份证号"], "basicinfo:personnel", IMPORT),
     "vehicles": (gettext_noop("导入车辆信息"), services.VEHICLE_COLUMNS, ["单位编码", "车牌号"], "basicinfo:vehicles", IMPORT),
+    "assets": (gettext_noop("导入资产信息"), services.ASSET_COLUMNS, ["单位编码", "资产编号", "资产名称", "资产分类"],
+               "basicinfo:assets", IMPORT),
     "standards": (gettext_noop("导入支出标准"), services.STANDARD_COLUMNS, ["标准名称", "标准类别", "经济分类", "定额"],
                   "basicinfo:standards", STANDARD_MANAGE),
 }
@@ -328,6 +388,8 @@ def import_view(request, kind: str):
                 result = services.import_personnel(user=request.user, file=upload, fiscal_year=year)
             elif kind == "vehicles":
                 result = services.import_vehicles(user=request.user, file=upload, fiscal_year=year)
+            elif kind == "assets":
+                result = services.import_assets(user=request.user, file=upload, fiscal_year=year)
             else:
                 result = services.import_standards(user=request.user, file=upload, fiscal_year=year,
                                                    region_id=getattr(request.user, "region_id", None))
