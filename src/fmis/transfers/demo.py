@@ -48,7 +48,8 @@ def seed_demo(*, scale: str, write: Callable[[str], object] | None = None) -> di
     founders = [services.Founder(d.region.code, d.name) for d in depts if len(d.region.code) == 6]
     services.create_consortium(user=user, consortium=f"{province.code}-transfers",
                                name=f"{province.name}转移支付联盟", founders=founders, quorum=1, block_max_txs=500,
-                               node_region=province.code)
+                               node_region=province.code,
+                               contract_modules=["fmis.transfers.ledger.contracts", "fmis.bankside.contracts"])
     local.flush()
     if write:
         write(f"transfers: consortium with {len(founders)} finance departments\n")

@@ -66,13 +66,25 @@ def node_signer() -> env.Signer | None:
     return env.Signer(key.cert_id, key.suite, unseal(key.private_key))
 
 
+def project_bankside(block: int, writes: dict, movements: list) -> None:
+    """After the local node commits a block: project its bank-side results (idempotent)."""
+    if not any(k.startswith("bank/") for k in writes) and not any(mv.kind.startswith("bank.")
+                                                                  for _, _, mv in movements):
+        return
+    from fmis.bankside.services import project_block
+
+    project_block(block=block, writes=writes, movements=movements)
+
+
 def apply_pending(*, max_seconds: float = 30.0) -> bool:
-    """Run the local node in this process until it has applied what is in the order.
+    """Run the local node in this process until it has applied what is in the order, projecting
+    the bank-side results of every block it commits.
 
     Returns False when a node process already runs on this database (it applies the order itself).
     """
     try:
-        node = Node(dsn=local_dsn(), orderer=orderer(), signer=node_signer(), cut_after=0.0)
+        node = Node(dsn=local_dsn(), orderer=orderer(), signer=node_signer(), cut_after=0.0,
+                    after_commit=project_bankside)
     except NodeBusy:
         return False
     try:

@@ -27,6 +27,7 @@ from fmis.transfers.ledger import membership
 from fmis.transfers.ledger.consortium import create_consortium as _create_consortium
 from fmis.transfers.ledger.consortium import generate_member_keys
 from fmis.transfers.ledger.encoding import EncodingError
+from fmis.transfers.ledger.executor import ContractConfigError
 from fmis.transfers.local import TOPIC
 from fmis.transfers.models import Allocation, ConsortiumConfig, JoinRequest, Member, MemberKey
 
@@ -78,9 +79,10 @@ class Founder:
 
 def create_consortium(*, user, consortium: str, name: str, hash_name: str = "sha256", suite: str = "ed25519",
                       founders: list[Founder], quorum: int | None = None, block_max_txs: int = 500,
-                      node_region: str | None = None) -> ConsortiumConfig:
+                      node_region: str | None = None, contract_modules: list[str] | None = None) -> ConsortiumConfig:
     """Create the consortium (root CA, founding members, genesis) with this installation running the
-    membership service. The founding members' keys are generated here because their nodes are
+    membership service. `contract_modules` (in the genesis) are the contract modules every node
+    runs; default the transfer contracts only. The founding members' keys are generated here because their nodes are
     operated by this installation; members joining later bring their own public keys."""
     require(user, F_.CONSORTIUM_MANAGE)
     if hash_name not in ("sha256", "sm3") or suite not in ("ed25519", "sm2"):
@@ -98,9 +100,12 @@ def create_consortium(*, user, consortium: str, name: str, hash_name: str = "sha
                                 f.organisation, f.region_code, LEVEL_NAMES[level], f.role, suite))
     try:
         c = _create_consortium(consortium=consortium, name=name, hash_name=hash_name, members=specs, quorum=quorum,
-                               block_max_txs=block_max_txs)
+                               block_max_txs=block_max_txs, contract_modules=contract_modules)
     except membership.MembershipError as exc:
         raise ValidationFailed("transfers.bad_member", str(exc), field="founders") from None
+    except ContractConfigError as exc:
+        raise ValidationFailed("transfers.bad_contract_modules", f"合约模块配置不正确：{exc}",
+                               field="contract_modules") from None
     node = next((m for m in c.members if m.spec.region == (node_region or specs[0].region)
                  and m.spec.role == "finance"), c.members[0])
     with transaction.atomic():
@@ -118,7 +123,8 @@ def create_consortium(*, user, consortium: str, name: str, hash_name: str = "sha
                 if m.keys.transport_private_key else None)
         _enqueue(c.genesis, "genesis")
         audit.record(user, "transfers.consortium.create", cfg, after={"consortium": consortium, "hash": hash_name,
-                                                                      "members": len(c.members)})
+                                                                      "members": len(c.members),
+                                                                      "contract_modules": c.config["contract_modules"]})
     return cfg
 
 

@@ -1,13 +1,11 @@
 """The bank-side contracts run by the consortium's real executor (signed transactions, roles, one
-block of many payments for one merchant account), with the registration a node would make."""
+block of many payments for one merchant account), enabled by the consortium's genesis."""
 
 from __future__ import annotations
 
 import pytest
 
-from fmis.bankside import contracts as bank_contracts
 from fmis.bankside import statements
-from fmis.transfers.ledger import contracts
 from fmis.transfers.ledger.consortium import MemberSpec, create_consortium
 from fmis.transfers.ledger.executor import Executor, Seen, StateView
 
@@ -15,19 +13,13 @@ MEMBERS = [MemberSpec("990000", "示例省财政厅", "990000", "province", "fin
            MemberSpec("B001", "示例代理银行", "990000", "province", "bank")]
 
 
+BANKSIDE_MODULES = ["fmis.transfers.ledger.contracts", "fmis.bankside.contracts"]
+
+
 @pytest.fixture(scope="module")
 def consortium():
-    return create_consortium(consortium="bankside-test", name="代理银行测试联盟", members=MEMBERS, block_max_txs=500)
-
-
-@pytest.fixture
-def registered(monkeypatch):
-    """Register the bank-side contracts with the executor, as the node's configuration would."""
-    monkeypatch.setattr(contracts, "FUNCTIONS", {**contracts.FUNCTIONS, **bank_contracts.FUNCTIONS})
-    monkeypatch.setattr(contracts, "ROLES", {**contracts.ROLES, **bank_contracts.ROLES})
-    transfer_keys = contracts.arg_keys
-    monkeypatch.setattr(contracts, "arg_keys",
-                        lambda fn, args: transfer_keys(fn, args) + bank_contracts.arg_keys(fn, args))
+    return create_consortium(consortium="bankside-test", name="代理银行测试联盟", members=MEMBERS, block_max_txs=500,
+                             contract_modules=BANKSIDE_MODULES)
 
 
 class Chain:
@@ -59,7 +51,7 @@ def pay(n: int, amount: int, **over) -> dict:
     return {**args, **over}
 
 
-def test_many_payments_in_one_block_never_overdraw_and_statements_reconcile(consortium, registered):
+def test_many_payments_in_one_block_never_overdraw_and_statements_reconcile(consortium):
     chain = Chain(consortium)
     setup = chain.block([
         ("990000", "bankside.define_business_type", {"code": "utilities", "name": "水电费", "budget_types": ["water"]}),
@@ -91,3 +83,38 @@ def test_many_payments_in_one_block_never_overdraw_and_statements_reconcile(cons
         st = statements.account_statement(chain.movements(), account_no=account, day="2026-11-20", previous_days=1)
         assert st.closing == chain.store[f"bank/account/{account}"]["balance"]
         assert statements.reconcile(st, records) == []
+
+
+def test_a_consortium_without_the_bankside_module_records_bank_transactions_as_invalid():
+    plain = create_consortium(consortium="bankside-off", name="未启用代理银行合约的联盟", members=MEMBERS)
+    assert plain.config["contract_modules"] == ["fmis.transfers.ledger.contracts"]
+    chain = Chain(plain)
+    before = dict(chain.store)
+    out = chain.block([("B001", "bankside.register_merchant", {"merchant_no": "M1", "name": "一号单位",
+                                                               "agency_code": "990001", "agency_name": "一号单位",
+                                                               "account_no": "A-M1", "currency": "CNY",
+                                                               "managed": True}),
+                       ("990000", "transfers.steal", {})])
+    assert [(r.valid, r.reason) for r in out] == [(False, "contract.not_enabled"), (False, "contract.unknown")]
+    assert "fmis.bankside.contracts" in out[0].detail and "contract_modules" in out[0].detail
+    assert out[0].nonce  # the nonce is spent like any refused transaction's
+    assert chain.store == before and out[0].movements == []
+
+
+def test_the_genesis_contract_modules_are_checked():
+    from fmis.transfers.ledger.executor import ContractConfigError, Executor
+
+    for bad in (["fmis.bankside.contracts"], ["fmis.transfers.ledger.contracts", "os"],
+                ["fmis.transfers.ledger.contracts", "fmis.transfers.ledger.contracts"]):
+        with pytest.raises(ContractConfigError):
+            create_consortium(consortium="bad", name="配置错误", members=MEMBERS, contract_modules=bad)
+    legacy = create_consortium(consortium="legacy", name="旧联盟", members=MEMBERS)
+    config = {k: v for k, v in legacy.config.items() if k != "contract_modules"}  # a genesis from before the list
+    ex = Executor(config)
+    assert set(ex.contracts.functions) == {"membership.admit", "membership.revoke", "transfers.allocate",
+                                           "transfers.receive", "transfers.expend", "transfers.recover",
+                                           "transfers.correct"}
+    view = StateView(lambda keys: {k: v for k, v in ex.genesis_writes().items() if k in keys})
+    tx = legacy.tx(legacy.member("B001").signer, "bankside.pay", {"voucher_id": "V1"})
+    [r] = ex.execute(1, 0, [(1, tx.wire)], view, Seen(lambda pairs: {}))
+    assert (r.valid, r.reason, r.detail) == (False, "contract.unknown", "no function bankside.pay")

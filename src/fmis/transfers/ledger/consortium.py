@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from fmis.platform import crypto
 from fmis.transfers.ledger import envelope as env
 from fmis.transfers.ledger import membership
+from fmis.transfers.ledger.executor import DEFAULT_CONTRACT_MODULES, build_contract_tables
 
 
 @dataclass(frozen=True)
@@ -91,12 +92,18 @@ class Consortium:
 
 
 def create_consortium(*, consortium: str, name: str, hash_name: str = "sha256", members: list[MemberSpec] = (),
-                      quorum: int | None = None, block_max_txs: int = 500) -> Consortium:
+                      quorum: int | None = None, block_max_txs: int = 500,
+                      contract_modules: list[str] | tuple[str, ...] | None = None) -> Consortium:
+    """`contract_modules`: the contract modules every node runs (default: the transfer contracts;
+    e.g. add ``"fmis.bankside.contracts"`` for the agent-bank contracts). Raises ``ValueError``
+    (``ContractConfigError``) for an unknown module or a list without the transfer contracts."""
     if hash_name not in ("sha256", "sm3"):
         raise ValueError("hash must be sha256 or sm3")
+    modules = list(DEFAULT_CONTRACT_MODULES if contract_modules is None else contract_modules)
+    build_contract_tables({"contract_modules": modules})
     ca = membership.RootCA.create(consortium=consortium)
     config = {"consortium": consortium, "name": name, "hash": hash_name, "ca_certificate": ca.certificate_pem,
-              "block_max_txs": block_max_txs, "members": []}
+              "block_max_txs": block_max_txs, "contract_modules": modules, "members": []}
     c = Consortium(config, ca, [], b"")
     for spec in members:
         m = c.issue(spec)

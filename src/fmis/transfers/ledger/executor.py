@@ -9,6 +9,7 @@ database directly: state comes through ``StateView``'s loader, replay protection
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -17,6 +18,73 @@ from fmis.transfers.ledger import contracts, membership
 from fmis.transfers.ledger.encoding import EncodingError, b64, canonical, hash_bytes
 from fmis.transfers.ledger.envelope import Tx, parse
 from fmis.transfers.ledger.merkle import Hasher
+
+# The contract modules a genesis configuration may name (``config["contract_modules"]``); a chain
+# whose genesis names none runs the transfer contracts only. A genesis never makes a node import
+# anything outside this list.
+TRANSFERS_CONTRACTS = "fmis.transfers.ledger.contracts"
+KNOWN_CONTRACT_MODULES = (TRANSFERS_CONTRACTS, "fmis.bankside.contracts")
+DEFAULT_CONTRACT_MODULES = (TRANSFERS_CONTRACTS,)
+
+
+class ContractConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ContractTables:
+    """The function, role and argument-key tables built from a genesis's contract modules."""
+
+    modules: tuple[str, ...]
+    functions: dict[str, Callable]
+    roles: dict[str, frozenset[str]]
+    key_functions: dict[str, Callable[[str, dict], list[str]]]  # function code -> its module's arg_keys
+
+    def arg_keys(self, function: str, args) -> list[str]:
+        keys = self.key_functions.get(function)
+        return keys(function, args) if keys is not None and isinstance(args, dict) else []
+
+
+def contract_modules(config: dict) -> tuple[str, ...]:
+    """The contract modules named by a genesis configuration, checked (order kept, as written)."""
+    names = config.get("contract_modules", list(DEFAULT_CONTRACT_MODULES))
+    if not isinstance(names, list | tuple) or not all(isinstance(n, str) for n in names):
+        raise ContractConfigError("contract_modules must be a list of module names")
+    if len(set(names)) != len(names):
+        raise ContractConfigError("contract_modules names a module twice")
+    unknown = [n for n in names if n not in KNOWN_CONTRACT_MODULES]
+    if unknown:
+        raise ContractConfigError(f"unknown contract module(s): {', '.join(unknown)}")
+    if TRANSFERS_CONTRACTS not in names:
+        raise ContractConfigError(f"contract_modules must include {TRANSFERS_CONTRACTS} (membership)")
+    return tuple(names)
+
+
+def contract_module_of(function: str) -> str | None:
+    """The known contract module that defines `function`, if any."""
+    for name in KNOWN_CONTRACT_MODULES:
+        if function in importlib.import_module(name).FUNCTIONS:
+            return name
+    return None
+
+
+def build_contract_tables(config: dict) -> ContractTables:
+    """Merge the modules' ``FUNCTIONS``/``ROLES``/``arg_keys``; a function defined twice is an error."""
+    names = contract_modules(config)
+    functions: dict[str, Callable] = {}
+    roles: dict[str, frozenset[str]] = {}
+    key_functions: dict[str, Callable] = {}
+    for name in names:
+        module = importlib.import_module(name)
+        if set(module.FUNCTIONS) != set(module.ROLES):
+            raise ContractConfigError(f"{name}: FUNCTIONS and ROLES name different functions")
+        for code, fn in module.FUNCTIONS.items():
+            if code in functions:
+                raise ContractConfigError(f"function {code} is defined by more than one contract module")
+            functions[code] = fn
+            roles[code] = frozenset(module.ROLES[code])
+            key_functions[code] = module.arg_keys
+    return ContractTables(names, functions, roles, key_functions)
 
 
 class StateView:
@@ -105,6 +173,7 @@ class Executor:
         self.hasher = Hasher(self.hash_name)
         self.consortium = config["consortium"]
         self.ca_public_key = membership.ca_public_key(config["ca_certificate"])
+        self.contracts = build_contract_tables(config)
 
     def genesis_writes(self) -> dict[str, dict]:
         """The initial members named in the genesis configuration."""
@@ -131,7 +200,7 @@ class Executor:
         seen.prefetch(txs)
         keys = {f"member/{t.creator}" for t in txs}
         for t in txs:
-            keys.update(contracts.arg_keys(t.function, t.body["args"]))
+            keys.update(self.contracts.arg_keys(t.function, t.body["args"]))
         state.prefetch(keys)
         out = []
         for seq, wire, tx, error in parsed:
@@ -171,10 +240,16 @@ class Executor:
             return refuse("nonce.reused", "this creator already used this nonce")
         seen.nonces[key] = tx.tx_id
         r.nonce = body["nonce"]  # spent from here on, whatever the contract decides
-        fn = contracts.FUNCTIONS.get(tx.function)
+        fn = self.contracts.functions.get(tx.function)
         if fn is None:
+            if "contract_modules" in self.config:
+                owner = contract_module_of(tx.function)
+                if owner is not None:
+                    return refuse("contract.not_enabled", f"{tx.function} belongs to {owner}, which this "
+                                                          "consortium's genesis does not list in contract_modules")
+            # a genesis without the list (created before it existed) keeps its original reasons
             return refuse("contract.unknown", f"no function {tx.function}")
-        if role not in contracts.ROLES[tx.function]:
+        if role not in self.contracts.roles[tx.function]:
             return refuse("role.forbidden", f"role {role} may not call {tx.function}")
         overlay: dict[str, dict] = {}
         movements: list[contracts.Movement] = []

@@ -23,6 +23,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import psycopg
 
@@ -54,11 +55,19 @@ class NodeBusy(NodeError):
     """Another process is already running a node on this database."""
 
 
+# after_commit(block number, the block's world-state writes, [(tx id, index, Movement)] of its valid
+# transactions), called once the block is committed
+AfterCommit = Callable[[int, dict, list], None]
+
+
 class Node:
     def __init__(self, *, dsn: str, orderer: Orderer, signer: env.Signer | None = None, cut_after: float = 0.2,
                  read_batch: int = 5000, expected_genesis: bytes | None = None, cosign: bool = True,
-                 wait_for_lock: bool = False):
+                 wait_for_lock: bool = False, after_commit: AfterCommit | None = None):
+        """`after_commit` lets the process running the node feed its own projections (the Django
+        installation projects bank-side results with it); it runs after the block's commit."""
         self.dsn = dsn
+        self.after_commit = after_commit
         self.orderer = orderer
         self.signer = signer
         self.cut_after = cut_after
@@ -231,6 +240,9 @@ class Node:
         self.pending = []
         self.pending_since = None
         self._publish_cosign()
+        if self.after_commit is not None:
+            self.after_commit(number, writes, [(r.tx_id, n, mv) for r in results if r.valid
+                                               for n, mv in enumerate(r.movements)])
 
     # --- markers and checkpoints ---------------------------------------------------------------
 

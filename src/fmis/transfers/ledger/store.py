@@ -84,7 +84,8 @@ class NodeStore:
     def write_block(self, *, header: dict, block_hash: bytes, txs: list[tuple], merkle_nodes: list[tuple],
                     nonces: list[tuple[str, str, str]], writes: dict[str, dict], movements: list[tuple],
                     genesis: bytes | None = None) -> None:
-        """Everything of one block, in the caller's transaction."""
+        """Everything of one block, in the caller's transaction (bank movements are left out of
+        ``transfers_movement``)."""
         cur = self.conn.cursor()
         if genesis is not None:
             cur.execute("INSERT INTO transfers_chain_meta (key, value) VALUES ('genesis', %s)", (genesis,))
@@ -106,6 +107,7 @@ class NodeStore:
             with cur.copy("COPY transfers_nonce (creator, nonce, tx_id) FROM STDIN") as cp:
                 for row in nonces:
                     cp.write_row(row)
+        movements = [m for m in movements if is_transfers_movement(m[3])]
         if movements:
             with cur.copy("COPY transfers_movement (log_index, n, allocation_id, kind, amount, region, detail,"
                           " block_number, time_ms) FROM STDIN") as cp:
@@ -145,6 +147,12 @@ class NodeStore:
             self.conn.cursor().executemany(
                 "INSERT INTO transfers_cosign (tree_size, signer, root, signature) VALUES (%s, %s, %s, %s) "
                 "ON CONFLICT DO NOTHING", rows)
+
+
+def is_transfers_movement(kind: str) -> bool:
+    """Whether a movement belongs in ``transfers_movement``: bank movements (``bank.…``) have their
+    own projection (``fmis.bankside.services.project_block``)."""
+    return not kind.startswith("bank.")
 
 
 # (column, state field) of the allocation projection

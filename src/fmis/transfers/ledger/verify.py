@@ -18,6 +18,7 @@ import psycopg
 
 from fmis.transfers.ledger.encoding import decode
 from fmis.transfers.ledger.executor import (
+    ContractConfigError,
     Executor,
     Seen,
     StateView,
@@ -27,7 +28,7 @@ from fmis.transfers.ledger.executor import (
     state_root,
 )
 from fmis.transfers.ledger.merkle import Frontier, root_of
-from fmis.transfers.ledger.store import ALLOCATION_COLUMNS, MEMBER_FIELDS
+from fmis.transfers.ledger.store import ALLOCATION_COLUMNS, MEMBER_FIELDS, is_transfers_movement
 
 
 @dataclass
@@ -83,7 +84,11 @@ def _verify(conn, progress) -> Report:
         return rep
     genesis = bytes(row[0])
     config = decode(genesis)["config"]
-    ex = Executor(config)
+    try:
+        ex = Executor(config)  # builds the contract tables from the genesis's contract modules
+    except ContractConfigError as exc:
+        rep.mismatch = Mismatch("block", 0, f"the genesis configuration is not runnable: {exc}")
+        return rep
     hn = ex.hash_name
     state: dict[str, dict] = {}
     nonces: dict[tuple[str, str], str] = {}
@@ -141,6 +146,8 @@ def _verify(conn, progress) -> Report:
                     if r.nonce:
                         nonces[(r.creator, r.nonce)] = r.tx_id
                     for n, mv in enumerate(r.movements):
+                        if not is_transfers_movement(mv.kind):
+                            continue
                         movements[(log_index, n)] = (mv.allocation, mv.kind, mv.amount, mv.region, mv.detail,
                                                      number, time_ms)
             # stored Merkle nodes: a changed leaf is named here, before the block's root
