@@ -254,6 +254,45 @@ def delete_person(*, user, person_id: int) -> None:
     _delete_row(Personnel, user, person_id, label="人员", action="basicinfo.personnel.delete", snap=person_snapshot)
 
 
+def _create_row(model, *, user, agency_id, fiscal_year, clean: Callable[[], dict], action: str,
+                conflict: Callable[[dict], tuple[str, str, str]]):
+    """Create a vehicle or asset row of an agency-year that is still open for changes. `clean` checks
+    the input (after the scope check); `conflict(values)` = (code, message, field) when the row's
+    natural key is taken."""
+    permissions.require(user, fn.MANAGE)
+    agency = _agency_in_scope(user, fn.MANAGE, agency_id)
+    year = _year(fiscal_year)
+    values = clean()
+    try:
+        with transaction.atomic():
+            _open_year(agency, year)
+            obj = model.objects.create(agency=agency, fiscal_year=year, **values)
+            audit.record(user, action, obj)
+    except IntegrityError:
+        code, message, field = conflict(values)
+        raise Conflict(code, f"{agency.name} {year} 年{message}", field=field) from None
+    return obj
+
+
+def _update_row(model, *, user, pk, clean: Callable[[], dict], label: str, action: str,
+                conflict: Callable[[dict], tuple[str, str, str]]):
+    obj = _row_in_scope(model, user, fn.MANAGE, pk, label=label)
+    values = clean()
+    try:
+        with transaction.atomic():
+            _open_year(obj.agency, obj.fiscal_year)
+            obj = model.objects.select_for_update().get(pk=obj.pk)
+            before = audit.snapshot(obj)
+            for k, v in values.items():
+                setattr(obj, k, v)
+            obj.save()
+            audit.record(user, action, obj, before=before)
+    except IntegrityError:
+        code, message, field = conflict(values)
+        raise Conflict(code, message, field=field) from None
+    return obj
+
+
 # --- vehicles and assets ------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -285,37 +324,19 @@ def _clean_vehicle(data: VehicleInput) -> dict:
     }
 
 
+def _vehicle_conflict(values: dict) -> tuple[str, str, str]:
+    return "basicinfo.vehicle_exists", f"已有车牌号 {values['plate_no']}", "plate_no"
+
+
 def create_vehicle(*, user, data: VehicleInput) -> Vehicle:
-    permissions.require(user, fn.MANAGE)
-    agency = _agency_in_scope(user, fn.MANAGE, data.agency_id)
-    year = _year(data.fiscal_year)
-    values = _clean_vehicle(data)
-    try:
-        with transaction.atomic():
-            _open_year(agency, year)
-            vehicle = Vehicle.objects.create(agency=agency, fiscal_year=year, **values)
-            audit.record(user, "basicinfo.vehicle.create", vehicle)
-    except IntegrityError:
-        raise Conflict("basicinfo.vehicle_exists", f"{agency.name} {year} 年已有车牌号 {values['plate_no']}",
-                       field="plate_no") from None
-    return vehicle
+    return _create_row(Vehicle, user=user, agency_id=data.agency_id, fiscal_year=data.fiscal_year,
+                       clean=lambda: _clean_vehicle(data), action="basicinfo.vehicle.create",
+                       conflict=_vehicle_conflict)
 
 
 def update_vehicle(*, user, vehicle_id: int, data: VehicleInput) -> Vehicle:
-    vehicle = _row_in_scope(Vehicle, user, fn.MANAGE, vehicle_id, label="车辆")
-    values = _clean_vehicle(data)
-    try:
-        with transaction.atomic():
-            _open_year(vehicle.agency, vehicle.fiscal_year)
-            vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
-            before = audit.snapshot(vehicle)
-            for k, v in values.items():
-                setattr(vehicle, k, v)
-            vehicle.save()
-            audit.record(user, "basicinfo.vehicle.update", vehicle, before=before)
-    except IntegrityError:
-        raise Conflict("basicinfo.vehicle_exists", f"已有车牌号 {values['plate_no']}", field="plate_no") from None
-    return vehicle
+    return _update_row(Vehicle, user=user, pk=vehicle_id, clean=lambda: _clean_vehicle(data), label="车辆",
+                       action="basicinfo.vehicle.update", conflict=_vehicle_conflict)
 
 
 def delete_vehicle(*, user, vehicle_id: int) -> None:
@@ -361,37 +382,18 @@ def _clean_asset(data: AssetInput) -> dict:
     }
 
 
+def _asset_conflict(values: dict) -> tuple[str, str, str]:
+    return "basicinfo.asset_exists", f"已有资产编号 {values['code']}", "code"
+
+
 def create_asset(*, user, data: AssetInput) -> Asset:
-    permissions.require(user, fn.MANAGE)
-    agency = _agency_in_scope(user, fn.MANAGE, data.agency_id)
-    year = _year(data.fiscal_year)
-    values = _clean_asset(data)
-    try:
-        with transaction.atomic():
-            _open_year(agency, year)
-            asset = Asset.objects.create(agency=agency, fiscal_year=year, **values)
-            audit.record(user, "basicinfo.asset.create", asset)
-    except IntegrityError:
-        raise Conflict("basicinfo.asset_exists", f"{agency.name} {year} 年已有资产编号 {values['code']}",
-                       field="code") from None
-    return asset
+    return _create_row(Asset, user=user, agency_id=data.agency_id, fiscal_year=data.fiscal_year,
+                       clean=lambda: _clean_asset(data), action="basicinfo.asset.create", conflict=_asset_conflict)
 
 
 def update_asset(*, user, asset_id: int, data: AssetInput) -> Asset:
-    asset = _row_in_scope(Asset, user, fn.MANAGE, asset_id, label="资产")
-    values = _clean_asset(data)
-    try:
-        with transaction.atomic():
-            _open_year(asset.agency, asset.fiscal_year)
-            asset = Asset.objects.select_for_update().get(pk=asset.pk)
-            before = audit.snapshot(asset)
-            for k, v in values.items():
-                setattr(asset, k, v)
-            asset.save()
-            audit.record(user, "basicinfo.asset.update", asset, before=before)
-    except IntegrityError:
-        raise Conflict("basicinfo.asset_exists", f"已有资产编号 {values['code']}", field="code") from None
-    return asset
+    return _update_row(Asset, user=user, pk=asset_id, clean=lambda: _clean_asset(data), label="资产",
+                       action="basicinfo.asset.update", conflict=_asset_conflict)
 
 
 def delete_asset(*, user, asset_id: int) -> None:
