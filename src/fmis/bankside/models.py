@@ -1,7 +1,7 @@
 """The finance side's projection of the agent-bank budget business on the consortium ledger.
 
 The ledger's world state (``bank/…`` keys, see ``contracts``) is the source of truth; these
-tables are rebuilt from it by ``services.project_block`` (idempotent: applying the same block
+tables are rebuilt from it by ``projection.project_block`` (idempotent: applying the same block
 twice changes nothing) and are read by screens and reports. Money is yuan (``MoneyField``); the
 ledger keeps fen.
 """
@@ -214,4 +214,85 @@ class StatementLine(models.Model):
             models.CheckConstraint(condition=Q(amount__gt=0), name="bankside_line_amount_gt_0"),
             models.CheckConstraint(condition=Q(balance__isnull=True) | Q(balance__gte=0),
                                    name="bankside_line_balance_gte_0"),
+        ]
+
+
+class ProjectionMark(models.Model):
+    """How far the projection has got: the last ledger block whose bank-side results it applied
+    (one row). A rebuild replays the blocks after it; screens show it as the data's freshness."""
+
+    name = models.CharField("投影", max_length=30, unique=True, default="bankside")
+    last_block = models.BigIntegerField("最后投影区块", default=0)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "投影进度"
+
+
+class CoreAccount(models.Model):
+    """An account in an agent bank's traditional core banking (银行传统核心), simulated: the path
+    of seed 004 for parties without the management function goes through it."""
+
+    bank = models.CharField("银行编码", max_length=60)
+    account_no = models.CharField("账号", max_length=60)
+    name = models.CharField("户名", max_length=120)
+    currency = models.CharField("币种", max_length=3, default="CNY")
+    balance = MoneyField("余额", default=0)
+    frozen = models.BooleanField("冻结", default=False)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_fields: ClassVar[dict[str, str]] = {"bank": "bank"}
+
+    class Meta:
+        verbose_name = "核心账户"
+        ordering = ["bank", "account_no"]
+        constraints = [
+            models.UniqueConstraint(fields=["bank", "account_no"], name="bankside_core_account_uniq"),
+            models.CheckConstraint(condition=Q(balance__gte=0), name="bankside_core_balance_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bank} {self.account_no}"
+
+
+class CoreEntry(models.Model):
+    """One request to the core banking and its result (ok or failed), unique per request id, so a
+    repeated request returns the recorded result instead of applying again."""
+
+    class Operation(models.TextChoices):
+        DEBIT = "debit", "扣款"
+        CREDIT = "credit", "入账"
+        REFUND = "refund", "冲正退回"
+
+    class Status(models.TextChoices):
+        OK = "ok", "成功"
+        FAILED = "failed", "失败"
+
+    bank = models.CharField("银行编码", max_length=60)
+    request_id = models.CharField("请求编号", max_length=100)
+    operation = models.CharField("操作", max_length=10, choices=Operation.choices)
+    account_no = models.CharField("账号", max_length=60)
+    amount = MoneyField("金额")
+    currency = models.CharField("币种", max_length=3)
+    status = models.CharField("结果", max_length=10, choices=Status.choices)
+    core_serial = models.CharField("核心流水号", max_length=60, blank=True)
+    code = models.CharField("错误码", max_length=60, blank=True)
+    message = models.CharField("说明", max_length=200, blank=True)
+    original_request_id = models.CharField("原请求编号", max_length=100, blank=True)
+    created_at = models.DateTimeField("时间", auto_now_add=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_fields: ClassVar[dict[str, str]] = {"bank": "bank"}
+
+    class Meta:
+        verbose_name = "核心流水"
+        ordering = ["bank", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["bank", "request_id"], name="bankside_core_request_uniq"),
+            models.UniqueConstraint(fields=["bank", "core_serial"], condition=~Q(core_serial=""),
+                                    name="bankside_core_serial_uniq"),
+            models.UniqueConstraint(fields=["bank", "original_request_id"], condition=Q(operation="refund"),
+                                    name="bankside_core_one_refund"),
+            models.CheckConstraint(condition=Q(status="failed") | ~Q(core_serial=""),
+                                   name="bankside_core_ok_has_serial"),
         ]

@@ -100,7 +100,7 @@ ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
     RoleDefinition(
         "treasury_division", "国库处",
         (*BUSINESS_VIEWS, *BUSINESS_EXPORTS, "attachments.upload", "treasury.*", "bankaccounts.*",
-         "transfers.*", *SELF_SERVICE),
+         "transfers.*", "bankside.finance.*", *SELF_SERVICE),
         (REGION_TREE,), "国库集中支付、清算与银行账户监管"),
     RoleDefinition(
         "accounting", "会计核算",
@@ -123,7 +123,7 @@ ROLE_DEFINITIONS: tuple[RoleDefinition, ...] = (
         (AGENCY_TREE,), "本单位及下级单位的出纳业务"),
     RoleDefinition(
         "bank_operator", "银行经办",
-        ("orgs.bank.view", "bankside.*", "bankaccounts.bank.*", "treasury.bank.*", "treasury.voucher.view", "iam.token.manage",
+        ("orgs.bank.view", "bankside.bank.*", "bankside.*view", "bankside.*export", "bankaccounts.bank.*", "treasury.bank.*", "treasury.voucher.view", "iam.token.manage",
          *SELF_SERVICE),
         (OWN_BANK,), "本银行的代理业务"),
     RoleDefinition(

@@ -71,7 +71,7 @@ def project_bankside(block: int, writes: dict, movements: list) -> None:
     if not any(k.startswith("bank/") for k in writes) and not any(mv.kind.startswith("bank.")
                                                                   for _, _, mv in movements):
         return
-    from fmis.bankside.services import project_block
+    from fmis.bankside.projection import project_block
 
     project_block(block=block, writes=writes, movements=movements)
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from fmis.bankside import functions as F_
-from fmis.bankside import selectors, services, statements
+from fmis.bankside import projection, selectors, statements
 from fmis.bankside.core_banking import CoreBanking, payment_args, refund_args
 from fmis.bankside.models import FlowRule, Merchant, Payment, PreApplication, StatementLine
 from fmis.bankside.tests.harness import BANK, FINANCE, build_world
@@ -37,7 +37,7 @@ def scenario():
 
 def project_all(h):
     for block, tx, writes, mvs in h.log:
-        services.project_block(block=block, writes=writes, movements=[(tx, n, mv) for n, mv in enumerate(mvs)])
+        projection.project_block(block=block, writes=writes, movements=[(tx, n, mv) for n, mv in enumerate(mvs)])
 
 
 @pytest.mark.django_db
@@ -96,3 +96,15 @@ def test_reads_are_scoped_by_agency(make_role, make_user):
     assert st.core_debit == 900
     nobody = make_user("nobody", roles=[make_role("N", [])])
     assert not selectors.payments(user=nobody).exists()
+
+
+@pytest.mark.django_db
+def test_the_projection_remembers_the_last_block_it_applied_and_never_goes_back():
+    h = scenario()
+    assert projection.last_projected_block() == 0
+    project_all(h)
+    last = h.log[-1][0]
+    assert projection.last_projected_block() == last
+    block, tx, writes, mvs = h.log[0]
+    projection.project_block(block=block, writes=writes, movements=[(tx, n, mv) for n, mv in enumerate(mvs)])
+    assert projection.last_projected_block() == last

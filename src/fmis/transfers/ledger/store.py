@@ -151,7 +151,7 @@ class NodeStore:
 
 def is_transfers_movement(kind: str) -> bool:
     """Whether a movement belongs in ``transfers_movement``: bank movements (``bank.…``) have their
-    own projection (``fmis.bankside.services.project_block``)."""
+    own projection (``fmis.bankside.projection.project_block``)."""
     return not kind.startswith("bank.")
 
 

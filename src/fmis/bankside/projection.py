@@ -14,7 +14,15 @@ from typing import Any
 
 from django.db import transaction
 
-from fmis.bankside.models import BusinessType, FlowRule, Merchant, Payment, PreApplication, StatementLine
+from fmis.bankside.models import (
+    BusinessType,
+    FlowRule,
+    Merchant,
+    Payment,
+    PreApplication,
+    ProjectionMark,
+    StatementLine,
+)
 from fmis.platform import audit
 from fmis.platform.money import from_fen
 
@@ -99,7 +107,14 @@ def project_block(*, block: int, writes: dict[str, dict], movements: Iterable[tu
             core_serial=mv.detail.get("core_serial", "")) for tx, n, mv in movements]
         StatementLine.objects.bulk_create(lines, ignore_conflicts=True)
         counts = {"keys": sum(1 for k in writes if k.startswith("bank/")), "lines": len(lines)}
+        mark, _ = ProjectionMark.objects.get_or_create(name="bankside")
+        ProjectionMark.objects.filter(pk=mark.pk, last_block__lt=block).update(last_block=block)
         if counts["keys"] or counts["lines"]:
             audit.record(None, "bankside.project_block", object_type="bankside.block", object_id=block,
                          object_repr=f"区块 {block}", after=counts)
     return counts
+
+
+def last_projected_block() -> int:
+    """The last ledger block whose bank-side results are in the projection (0: none yet)."""
+    return ProjectionMark.objects.filter(name="bankside").values_list("last_block", flat=True).first() or 0
