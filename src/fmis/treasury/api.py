@@ -89,8 +89,7 @@ class ApplicationOut(Schema):
 ApplicationPage = page_schema(ApplicationOut, "ApplicationPage")
 
 
-class ApplicationIn(Schema):
-    indicator_id: int
+class ApplicationUpdate(Schema):
     payee_name: str
     payee_account: str
     payee_bank: str
@@ -104,6 +103,10 @@ class ApplicationIn(Schema):
     fund_type: str | None = None
     plan_month: int | None = None
     procurement_plan_id: int | None = None
+
+
+class ApplicationIn(ApplicationUpdate):
+    indicator_id: int
 
 
 class CommentIn(Schema):
@@ -289,6 +292,13 @@ def get_application(request, pk: int):
 @requires(F.APP_CREATE)
 def create_application(request, body: ApplicationIn):
     return 201, services.create_application(user=request.user, **body.dict())
+
+
+@router.put("/applications/{pk}", response=ApplicationOut)
+@requires(F.APP_CREATE)
+def update_application(request, pk: int, body: ApplicationUpdate):
+    """Edit an application in draft (new, withdrawn or returned)."""
+    return services.update_application(user=request.user, application_id=pk, **body.dict())
 
 
 @router.post("/applications/{pk}/submit", response=ApplicationOut)

@@ -23,6 +23,14 @@ class ApplicationForm(forms.Form):
         self.fields["indicator"].label_from_instance = lambda i: f"{i.code} {i.title}（可用 {i.available}）"
 
 
+class ApplicationEditForm(ApplicationForm):
+    """The same fields without the indicator, which an application keeps."""
+
+    def __init__(self, *args, **kwargs):
+        forms.Form.__init__(self, *args, **kwargs)
+        del self.fields["indicator"]
+
+
 class RefundForm(forms.Form):
     amount = forms.DecimalField(label=_("退款金额"), max_digits=20, decimal_places=2)
     serial_no = forms.CharField(label=_("银行流水号"), max_length=64)

@@ -406,6 +406,22 @@ def create_application(*, user, indicator_id: int, payee_name: str, payee_accoun
     """
     permissions.require(user, "treasury.application.create")
     ind = _indicator_in_scope(user, "treasury.application.create", indicator_id)
+    fields, values, warnings, proc = _application_fields(
+        ind, payee_name=payee_name, payee_account=payee_account, payee_bank=payee_bank, amount=amount,
+        settle_mode=settle_mode, purpose=purpose, pay_mode=pay_mode, func_code=func_code, gov_eco_code=gov_eco_code,
+        dept_eco_code=dept_eco_code, fund_type=fund_type, plan_month=plan_month, procurement_plan_id=procurement_plan_id)
+    number = next_number(region=ind.region, fiscal_year=ind.fiscal_year, kind="application", prefix="SQ")
+    app = PaymentApplication.objects.create(
+        region_id=ind.region_id, fiscal_year=ind.fiscal_year, number=number, agency_id=ind.agency_id, indicator=ind,
+        procurement_plan=proc, control_warnings=warnings, created_by=user, **fields, **values)
+    audit.record(user, "treasury.application.create", app)
+    return app
+
+
+def _application_fields(ind: Indicator, *, payee_name, payee_account, payee_bank, amount, settle_mode, purpose,
+                        pay_mode, func_code, gov_eco_code, dept_eco_code, fund_type, plan_month,
+                        procurement_plan_id) -> tuple[dict, dict, list, ProcurementPlan | None]:
+    """Validate an application's fields against its indicator (create and edit alike)."""
     if ind.status != Indicator.Status.EXECUTABLE:
         raise Conflict("treasury.indicator_not_executable",
                        f"指标 {ind.code} 不是可执行状态（{ind.get_status_display()}），不能申请支付", field="indicator")
@@ -435,13 +451,38 @@ def create_application(*, user, indicator_id: int, payee_name: str, payee_accoun
         proc = ProcurementPlan.objects.filter(pk=procurement_plan_id, indicator=ind).first()
         if proc is None:
             raise NotFound("treasury.procurement_not_found", "政府采购计划不存在或不属于该指标", field="procurement_plan")
-    number = next_number(region=ind.region, fiscal_year=ind.fiscal_year, kind="application", prefix="SQ")
-    app = PaymentApplication.objects.create(
-        region_id=ind.region_id, fiscal_year=ind.fiscal_year, number=number, agency_id=ind.agency_id, indicator=ind,
-        payee_name=payee_name, payee_account=payee_account, payee_bank=payee_bank, amount=amount,
-        settle_mode=settle_mode, purpose=purpose, plan_month=plan_month, procurement_plan=proc,
-        control_warnings=warnings, created_by=user, **values)
-    audit.record(user, "treasury.application.create", app)
+    return ({"payee_name": payee_name, "payee_account": payee_account, "payee_bank": payee_bank, "amount": amount,
+             "settle_mode": settle_mode, "purpose": purpose, "plan_month": plan_month}, values, warnings, proc)
+
+
+@retry_on_conflict
+def update_application(*, user, application_id: int, payee_name: str, payee_account: str, payee_bank: str, amount,
+                       settle_mode: str, purpose: str, pay_mode: str | None = None, func_code: str | None = None,
+                       gov_eco_code: str | None = None, dept_eco_code: str | None = None,
+                       fund_type: str | None = None, plan_month: int | None = None,
+                       procurement_plan_id: int | None = None) -> PaymentApplication:
+    """Edit an application in draft (new, withdrawn or returned with a reason) before (re)submitting it.
+    The indicator stays; everything else is validated as on creation. Only a draft changes: the
+    update is conditional on the status, so an application submitted meanwhile is refused."""
+    permissions.require(user, "treasury.application.create")
+    app = _application(application_id, user, "treasury.application.create")
+    if app.status != AppStatus.DRAFT:
+        raise Conflict("treasury.application_state",
+                       f"支付申请 {app.number} 当前状态为“{app.get_status_display()}”，只有录入状态可以修改")
+    fields, values, warnings, proc = _application_fields(
+        app.indicator, payee_name=payee_name, payee_account=payee_account, payee_bank=payee_bank, amount=amount,
+        settle_mode=settle_mode, purpose=purpose, pay_mode=pay_mode, func_code=func_code, gov_eco_code=gov_eco_code,
+        dept_eco_code=dept_eco_code, fund_type=fund_type, plan_month=plan_month, procurement_plan_id=procurement_plan_id)
+    before = audit.snapshot(app)
+    changes = {**fields, **values, "procurement_plan": proc, "control_warnings": warnings}
+    n = PaymentApplication.objects.filter(pk=app.pk, status=AppStatus.DRAFT).update(updated_at=timezone.now(),
+                                                                                    **changes)
+    if n == 0:
+        app.refresh_from_db()
+        raise Conflict("treasury.application_state",
+                       f"支付申请 {app.number} 当前状态为“{app.get_status_display()}”，只有录入状态可以修改")
+    app.refresh_from_db()
+    audit.record(user, "treasury.application.update", app, before=before)
     return app
 
 

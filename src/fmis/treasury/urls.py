@@ -6,6 +6,7 @@ urlpatterns = [
     path("applications/", views.applications, name="applications"),
     path("applications/new/", views.application_create, name="application_create"),
     path("applications/<int:pk>/", views.application, name="application"),
+    path("applications/<int:pk>/edit/", views.application_edit, name="application_edit"),
     path("applications/<int:pk>/submit/", views.application_submit, name="application_submit"),
     path("vouchers/", views.vouchers, name="vouchers"),
     path("vouchers/<int:pk>/", views.voucher, name="voucher"),

@@ -79,6 +79,7 @@ def application(request, pk: int):
     return render(request, "treasury/application_detail.html", {
         "app": app, "voucher": voucher, "receipts": voucher.receipts.order_by("id") if voucher else [],
         "can_submit": app.status == PaymentApplication.Status.DRAFT and can(request.user, F.APP_SUBMIT),
+        "can_edit": app.status == PaymentApplication.Status.DRAFT and can(request.user, F.APP_CREATE),
         "can_view_voucher": voucher is not None and can(request.user, F.VOUCHER_VIEW)})
 
 
@@ -103,6 +104,30 @@ def application_create(request):
             messages.success(request, _("支付申请 %(no)s 已保存，请提交审核") % {"no": app.number})
             return redirect("treasury:application", app.pk)
     return _form_page(request, form, title=_("录入支付申请"), cancel_url=reverse("treasury:applications"))
+
+
+@needs(F.APP_CREATE)
+def application_edit(request, pk: int):
+    app = selectors.application(user=request.user, pk=pk)
+    initial = {f: getattr(app, f) for f in ("payee_name", "payee_account", "payee_bank", "amount", "settle_mode",
+                                            "purpose", "plan_month", "gov_eco_code", "dept_eco_code")}
+    form = forms.ApplicationEditForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            services.update_application(
+                user=request.user, application_id=app.pk, payee_name=d["payee_name"],
+                payee_account=d["payee_account"], payee_bank=d["payee_bank"], amount=d["amount"],
+                settle_mode=d["settle_mode"], purpose=d["purpose"], plan_month=d["plan_month"],
+                gov_eco_code=d["gov_eco_code"] or None, dept_eco_code=d["dept_eco_code"] or None)
+        except DomainError as exc:
+            _error(form, exc)
+        else:
+            messages.success(request, _("支付申请 %(no)s 已修改，请提交审核") % {"no": app.number})
+            return redirect("treasury:application", app.pk)
+    intro = _("退回原因：%(r)s") % {"r": app.return_reason} if app.return_reason else ""
+    return _form_page(request, form, title=_("修改支付申请 %(no)s") % {"no": app.number},
+                      cancel_url=reverse("treasury:application", args=[app.pk]), intro=intro)
 
 
 @require_POST
