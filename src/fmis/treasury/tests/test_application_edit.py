@@ -87,3 +87,29 @@ def test_others_cannot_edit_and_the_screen_and_api_edit(world):
               content_type="application/json")
     assert r.status_code == 409
     assert b'data-testid="edit-application"' not in c.get(f"/treasury/applications/{app.pk}/").content
+
+
+def test_the_voucher_page_shows_the_applications_attachments_to_those_who_may_see_the_application(
+        world, settings, tmp_path, make_role):
+    from django.core.files.base import ContentFile
+
+    from fmis.iam.models import UserRole
+    from fmis.platform.attachments import services as attachments
+    from fmis.platform.xlsx import build_workbook
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    w = world
+    files = make_role("files", ["attachments.view", "attachments.upload", "treasury.voucher.view"])
+    UserRole.objects.create(user=w.accountant, role=files)
+    UserRole.objects.create(user=w.banker, role=files)
+    app = apply(w, "120.00")
+    attachments.upload(document=app, user=w.accountant, doc_type="treasury.payment_application",
+                       file=ContentFile(build_workbook(["项目", "金额"], [["维修费", "120.00"]]), name="维修合同清单.xlsx"))
+    services.submit_application(application_id=app.pk, user=w.accountant)
+    services.approve_application(application_id=app.pk, user=w.treasurer)
+    voucher = PaymentApplication.objects.get(pk=app.pk).voucher
+    page = client_for(w.accountant).get(f"/treasury/vouchers/{voucher.pk}/").content.decode()
+    assert 'data-testid="voucher-attachments"' in page and "维修合同清单.xlsx" in page
+    r = client_for(w.banker).get(f"/treasury/vouchers/{voucher.pk}/")
+    assert r.status_code == 200 and voucher.number in r.content.decode()
+    assert "维修合同清单.xlsx" not in r.content.decode()  # the bank may not see the unit's application
