@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from fmis.treasury.models import PayMode, TreasuryConfig
@@ -10,8 +11,9 @@ class ApplicationForm(forms.Form):
     payee_account = forms.CharField(label=_("收款人账号"), max_length=40)
     payee_bank = forms.CharField(label=_("收款人开户行"), max_length=200)
     amount = forms.DecimalField(label=_("金额"), max_digits=20, decimal_places=2)
-    settle_mode = forms.ChoiceField(label=_("结算方式"), choices=[("1", "电子转账支付"), ("2", "现金支付"),
-                                                                  ("3", "支票支付"), ("4", "公务卡支付"), ("9", "其他")])
+    settle_mode = forms.ChoiceField(label=_("结算方式"), choices=[("1", _("电子转账支付")), ("2", _("现金支付")),
+                                                                  ("3", _("支票支付")), ("4", _("公务卡支付")),
+                                                                  ("9", _("其他"))])
     purpose = forms.CharField(label=_("用途"), max_length=300)
     plan_month = forms.IntegerField(label=_("用款月份"), min_value=1, max_value=12)
     gov_eco_code = forms.CharField(label=_("政府支出经济分类（留空取指标的）"), required=False, max_length=11)
@@ -20,7 +22,8 @@ class ApplicationForm(forms.Form):
     def __init__(self, *args, indicators=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["indicator"].queryset = indicators
-        self.fields["indicator"].label_from_instance = lambda i: f"{i.code} {i.title}（可用 {i.available}）"
+        self.fields["indicator"].label_from_instance = lambda i: gettext("%(code)s %(title)s（可用 %(available)s）") % {
+            "code": i.code, "title": i.title, "available": i.available}
 
 
 class ApplicationEditForm(ApplicationForm):

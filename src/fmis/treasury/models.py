@@ -10,21 +10,23 @@ from __future__ import annotations
 
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fmis.iam.querysets import RestrictedQuerySet
 from fmis.platform.fields import MoneyField
 
 
 class PayMode(models.TextChoices):
-    DIRECT = "direct", "直接支付"
-    AUTHORIZED = "authorized", "授权支付"
+    DIRECT = "direct", _("直接支付")
+    AUTHORIZED = "authorized", _("授权支付")
 
 
 class TreasuryConfig(models.Model):
     """Per region and year: which plans are enforced and which signing suite vouchers use."""
 
     class Suite(models.TextChoices):
-        SM2 = "sm2", "SM2（国密）"
+        SM2 = "sm2", _("SM2（国密）")
         ED25519 = "ed25519", "Ed25519"
 
     region = models.ForeignKey("orgs.Region", verbose_name="财政区划", on_delete=models.PROTECT, related_name="+")
@@ -120,8 +122,8 @@ class PaymentPlan(models.Model):
     """用款计划: the monthly amount a unit may apply for against one indicator."""
 
     class Status(models.TextChoices):
-        APPLIED = "applied", "已申报"
-        APPROVED = "approved", "已批复"
+        APPLIED = "applied", _("已申报")
+        APPROVED = "approved", _("已批复")
 
     region = models.ForeignKey("orgs.Region", verbose_name="财政区划", on_delete=models.PROTECT, related_name="+")
     fiscal_year = models.PositiveSmallIntegerField("预算年度")
@@ -191,14 +193,14 @@ class PaymentApplication(models.Model):
     """支付申请."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "录入"
-        SUBMITTED = "submitted", "已提交"
-        APPROVED = "approved", "已审核"
-        REJECTED = "rejected", "不予通过"
-        VOUCHER_ISSUED = "voucher_issued", "已生成凭证"
-        PAID = "paid", "已支付"
-        PARTLY_PAID = "partly_paid", "部分支付"
-        FAILED = "failed", "支付失败"
+        DRAFT = "draft", pgettext_lazy("status", "录入")
+        SUBMITTED = "submitted", _("已提交")
+        APPROVED = "approved", _("已审核")
+        REJECTED = "rejected", pgettext_lazy("status", "不予通过")
+        VOUCHER_ISSUED = "voucher_issued", _("已生成凭证")
+        PAID = "paid", _("已支付")
+        PARTLY_PAID = "partly_paid", _("部分支付")
+        FAILED = "failed", _("支付失败")
 
     region = models.ForeignKey("orgs.Region", verbose_name="财政区划", on_delete=models.PROTECT, related_name="+")
     fiscal_year = models.PositiveSmallIntegerField("预算年度")
@@ -250,10 +252,10 @@ class PaymentVoucher(models.Model):
     """支付凭证: generated from an approved application, signed, sent to the agent bank."""
 
     class Status(models.TextChoices):
-        ISSUED = "issued", "已生成"
-        PARTLY_PAID = "partly_paid", "部分支付"
-        PAID = "paid", "已支付"
-        FAILED = "failed", "支付失败"
+        ISSUED = "issued", _("已生成")
+        PARTLY_PAID = "partly_paid", _("部分支付")
+        PAID = "paid", _("已支付")
+        FAILED = "failed", _("支付失败")
 
     application = models.OneToOneField(PaymentApplication, verbose_name="支付申请", on_delete=models.PROTECT,
                                        related_name="voucher")
@@ -309,8 +311,8 @@ class BankReceipt(models.Model):
     """回单: one bank message that paid or failed (part of) a voucher; idempotent per serial."""
 
     class Result(models.TextChoices):
-        SUCCESS = "success", "支付成功"
-        FAILED = "failed", "支付失败"
+        SUCCESS = "success", _("支付成功")
+        FAILED = "failed", _("支付失败")
 
     bank = models.ForeignKey("orgs.Bank", verbose_name="代理银行", on_delete=models.PROTECT, related_name="+")
     serial_no = models.CharField("银行流水号", max_length=64)
@@ -376,10 +378,10 @@ class Correction(models.Model):
     """更正: move (part of) a paid amount to another indicator, through a review chain."""
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "录入"
-        SUBMITTED = "submitted", "已提交"
-        DONE = "done", "已更正"
-        REJECTED = "rejected", "不予通过"
+        DRAFT = "draft", pgettext_lazy("status", "录入")
+        SUBMITTED = "submitted", _("已提交")
+        DONE = "done", _("已更正")
+        REJECTED = "rejected", pgettext_lazy("status", "不予通过")
 
     region = models.ForeignKey("orgs.Region", verbose_name="财政区划", on_delete=models.PROTECT, related_name="+")
     fiscal_year = models.PositiveSmallIntegerField("预算年度")

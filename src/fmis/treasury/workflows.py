@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from fmis.platform.workflow.registry import register_document_type
 
@@ -12,7 +13,7 @@ def register() -> None:
     from fmis.treasury.models import Correction, PaymentApplication
 
     register_document_type(
-        services.APP_DOC, "支付申请", PaymentApplication,
+        services.APP_DOC, _("支付申请"), PaymentApplication,
         title=lambda d: f"{d.number} {d.payee_name} {d.amount}",
         url=lambda d: reverse("treasury:application", args=[d.pk]),
         view_function="treasury.application.view",
@@ -22,7 +23,7 @@ def register() -> None:
         approve_many=_approve_applications,
     )
     register_document_type(
-        services.CORRECTION_DOC, "支付更正", Correction,
+        services.CORRECTION_DOC, _("支付更正"), Correction,
         title=lambda d: f"{d.number} {d.amount}",
         url=lambda d: reverse("treasury:correction", args=[d.pk]),
         view_function="treasury.correction.view",

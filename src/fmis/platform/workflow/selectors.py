@@ -13,6 +13,7 @@ from datetime import datetime
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery
+from django.utils.translation import gettext
 
 from fmis.iam import permissions
 from fmis.platform.errors import NotFound
@@ -142,7 +143,7 @@ def state(document: models.Model, doc_type: str | None = None) -> ReviewState:
     spec = registry.for_document(document, doc_type)
     inst = instance_of(document, spec.code)
     if inst is None:
-        return ReviewState(spec.code, NOT_SUBMITTED, "未提交", None, "", (), 0, None, None, None, None)
+        return ReviewState(spec.code, NOT_SUBMITTED, gettext("未提交"), None, "", (), 0, None, None, None, None)
     return ReviewState(spec.code, inst.status, str(inst.get_status_display()),
                        inst.step_no if inst.status == Status.PENDING else None,
                        inst.step_name if inst.status == Status.PENDING else "",
