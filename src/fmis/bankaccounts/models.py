@@ -371,21 +371,32 @@ class ImportBatch(models.Model):
 class BankFlow(models.Model):
     """One transaction of a bank account as delivered by the bank (交易流水). Unique by bank,
     account number and bank serial number; the amount is positive and the direction says whether
-    money came in (收入) or went out (支出)."""
+    money came in (收入) or went out (支出).
+
+    Written only by the exchange centre's import (one set-based INSERT per message), which is why
+    the table carries no row-by-row foreign key checks: every reference is valid by construction
+    (the bank and the batch are the ones the import just verified and created, the account comes
+    from a join on the register), and the referenced rows are guarded from the other side (a
+    database trigger refuses to delete an account with flows or an import batch that inserted
+    flows; a bank keeps its batches through their own foreign key). Deferred foreign keys cost a
+    trigger call and an index probe per row at commit, as much as the insert itself.
+
+    The account and serial numbers are compared byte-wise (collation "C"): they are ASCII codes,
+    and the unique index on them is the one every imported line must probe and enter."""
 
     class Direction(models.TextChoices):
         CREDIT = "C", _("收入")
         DEBIT = "D", _("支出")
 
-    # no separate indexes on the keys: the unique (bank, account_no, serial_no) and the (account,
-    # tx_date) indexes serve the lookups, and every index costs on a million-line import
+    # no separate indexes on the keys: the unique (bank, account_no, serial_no) and the (tx_date,
+    # account) indexes serve the lookups, and every index costs on a million-line import
     bank = models.ForeignKey("orgs.Bank", verbose_name="银行", on_delete=models.PROTECT, related_name="+",
-                             db_index=False)
-    account_no = models.CharField("账号", max_length=32)
+                             db_index=False, db_constraint=False)
+    account_no = models.CharField("账号", max_length=32, db_collation="C")
     account = models.ForeignKey(BankAccount, verbose_name="登记账户", null=True, blank=True,
                                 on_delete=models.PROTECT, related_name="flows", db_index=False,
-                                help_text="为空表示该账号未在财政登记")
-    serial_no = models.CharField("银行流水号", max_length=64)
+                                db_constraint=False, help_text="为空表示该账号未在财政登记")
+    serial_no = models.CharField("银行流水号", max_length=64, db_collation="C")
     tx_time = models.DateTimeField("交易时间")
     tx_date = models.DateField("交易日期")
     direction = models.CharField("收支方向", max_length=1, choices=Direction.choices)
@@ -396,7 +407,7 @@ class BankFlow(models.Model):
     counterparty_account = models.CharField("对方账号", max_length=40, blank=True)
     summary = models.CharField("摘要", max_length=200, blank=True)
     batch = models.ForeignKey(ImportBatch, verbose_name="交换批次", on_delete=models.PROTECT, related_name="+",
-                              db_index=False)
+                              db_index=False, db_constraint=False)
     # copied from the account (unregistered: no agency, the receiving exchange centre's region); the
     # account's own foreign keys guard them, so no constraint checks them again on every row
     agency = models.ForeignKey("orgs.Agency", verbose_name="预算单位", null=True, blank=True,
@@ -415,26 +426,41 @@ class BankFlow(models.Model):
             models.CheckConstraint(condition=Q(direction__in=["C", "D"]), name="bankacc_flow_direction"),
         )
         indexes = (
-            models.Index(fields=["account", "tx_date"], name="bankacc_flow_account_day_idx"),
+            # date first: a day's flows are appended at the index's right edge, where an (account,
+            # date) index took an insertion in the middle of the index for every account of the day;
+            # an account's flows of a period are found by a skip scan over the period's dates
+            models.Index(fields=["tx_date", "account"], name="bankacc_flow_day_account_idx"),
             models.Index(fields=["bank", "account_no"], condition=Q(account__isnull=True),
                          name="bankacc_flow_unregistered_idx"),
         )
 
 
 class AccountDay(models.Model):
-    """Income and expenditure of one registered account on one day, maintained set-based by every
-    import from the rows it really inserted; the reports aggregate these instead of the flows."""
+    """Income and expenditure of one registered account on one day, with the account's running
+    totals up to and including that day, maintained set-based by every import (and by relinking)
+    from the rows it really inserted, in the same transaction.
 
-    account = models.ForeignKey(BankAccount, verbose_name="银行账户", on_delete=models.PROTECT, related_name="+")
+    The reports read these instead of the flows: income of a period is the difference of two
+    running totals, the balance at a date one running total less the one at the initialisation
+    date, so a report costs a few index probes per account (the unique index carries the running
+    totals), whatever the length of the period."""
+
+    account = models.ForeignKey(BankAccount, verbose_name="银行账户", on_delete=models.PROTECT, related_name="+",
+                                db_index=False, db_constraint=False)
     day = models.DateField("日期")
     income = MoneyField("收入", default=0)
     expenditure = MoneyField("支出", default=0)
     flows = models.PositiveIntegerField("笔数", default=0)
+    cum_income = MoneyField("累计收入", default=0, help_text="该账户截至当日（含）的全部收入")
+    cum_expenditure = MoneyField("累计支出", default=0, help_text="该账户截至当日（含）的全部支出")
 
     class Meta:
         verbose_name = "账户日收支"
-        constraints = (models.UniqueConstraint(fields=["account", "day"], name="bankacc_day_uniq"),)
-        indexes = (models.Index(fields=["day", "account"], name="bankacc_day_day_idx"),)
+        constraints = (
+            models.UniqueConstraint(fields=["account", "day"], include=["cum_income", "cum_expenditure"],
+                                    name="bankacc_day_uniq"),
+            models.CheckConstraint(condition=Q(income__gte=0, expenditure__gte=0), name="bankacc_day_nonnegative"),
+        )
 
 
 class ReportedBalance(models.Model):

@@ -2,9 +2,9 @@
 
 The supervision reports (seed 002 §1.4.5) are SQL aggregates over the permission-filtered accounts:
 per account, income and expenditure of the period and the balance at the query date come from the
-daily totals (``AccountDay``, one row per account and day with flows), so a report reads
-O(accounts × days with flows), never the flows themselves; the flow detail of one account reads
-the flows through the (account, date) index. Each report returns a ``Report`` that the page, the
+running totals of the daily totals (``AccountDay``, one row per account and day with flows), three
+index probes per account whatever the period's length, never the flows themselves; the flow
+detail of an account reads the flows through the (date, account) index. Each report returns a ``Report`` that the page, the
 xlsx export and the API render alike.
 """
 
@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet, Sum
 from django.db.models import F as DF
 from django.utils import timezone
@@ -311,38 +311,50 @@ def _scoped_accounts(user, function: str, f: Filters) -> QuerySet[BankAccount]:
 
 
 def _figures(user, function: str, f: Filters, group: str, having: str = "", having_params: tuple = (),
-             order: str = "") -> list[tuple]:
+             order: str = "", label: str = "") -> list[tuple]:
     """Per `group` (columns of the account: ``"department_id, currency"``, ``"id"``, ...): the number
     of accounts, income and expenditure in the period, and the balance at the query date (initial
     balances + flows after each account's initialisation date up to the query date).
 
-    Two aggregates joined on the group: the accounts (count, initial balances) and their daily
-    totals, each grouped straight to the report's rows, so no per-account intermediate is built."""
-    inner_sql, inner_params = _scoped_accounts(user, function, f).values("id").query.sql_with_params()
+    Per account, three running totals of its daily totals are read through the (account, day)
+    index that carries them: the last at or before the query date, the last before the period, and
+    the last at or before the initialisation date (or the query date, if that is earlier). Income
+    of the period is the difference of the first two, the balance the initial balance plus the
+    difference of the first and the third. The accounts are then grouped straight to the report's
+    rows; with `label` ("orgs_agency", "orgs_bank") each row ends with the code and name of the
+    group's first column."""
+    inner_sql, inner_params = (_scoped_accounts(user, function, f).order_by().values("id")
+                               .query.sql_with_params())
     cols = [c.strip() for c in group.split(",")]
-    acc_cols = ", ".join(f"acc.{c}" for c in cols)
+    keys = ", ".join(f"acc.{c}" for c in cols)
+
+    def last(cond: str) -> str:
+        return f"""(SELECT d.cum_income, d.cum_expenditure FROM bankaccounts_accountday d
+                    WHERE d.account_id = acc.id AND {cond} ORDER BY d.day DESC LIMIT 1)"""
+
+    label_cols, label_join = "", ""
+    if label:
+        label_cols, label_join = ", l.code, l.name", f"JOIN {label} l ON l.id = t.{cols[0]}"
     sql = f"""
         WITH acc AS (
             SELECT a.id, a.agency_id, a.department_id, a.bank_id, a.currency, a.opening_balance, a.initialized_on
-            FROM bankaccounts_bankaccount a WHERE a.id IN ({inner_sql})),
-        a AS (SELECT {acc_cols}, COUNT(*) AS n, SUM(acc.opening_balance) AS opening FROM acc GROUP BY {acc_cols}),
-        d AS (
-            SELECT {acc_cols},
-                   SUM(d.income) FILTER (WHERE d.day >= %s) AS income,
-                   SUM(d.expenditure) FILTER (WHERE d.day >= %s) AS expenditure,
-                   SUM(d.income - d.expenditure) FILTER (WHERE acc.initialized_on IS NULL
-                                                           OR d.day > acc.initialized_on) AS net
-            FROM bankaccounts_accountday d JOIN acc ON acc.id = d.account_id
-            WHERE d.day <= %s GROUP BY {acc_cols})
-        SELECT * FROM (
-            SELECT {", ".join(f"a.{c}" for c in cols)}, a.n, COALESCE(d.income, 0) AS income,
-                   COALESCE(d.expenditure, 0) AS expenditure, a.opening + COALESCE(d.net, 0) AS balance
-            FROM a LEFT JOIN d USING ({", ".join(cols)})) t
+            FROM bankaccounts_bankaccount a WHERE a.id IN ({inner_sql}))
+        SELECT t.*{label_cols} FROM (
+            SELECT {keys}, COUNT(*) AS n,
+                   SUM(COALESCE(e.cum_income, 0) - COALESCE(b.cum_income, 0))::numeric(20, 2) AS income,
+                   SUM(COALESCE(e.cum_expenditure, 0) - COALESCE(b.cum_expenditure, 0))::numeric(20, 2) AS expenditure,
+                   SUM(acc.opening_balance + COALESCE(e.cum_income - e.cum_expenditure, 0)
+                       - COALESCE(i.cum_income - i.cum_expenditure, 0))::numeric(20, 2) AS balance
+            FROM acc
+            LEFT JOIN LATERAL {last("d.day <= %s")} e ON true
+            LEFT JOIN LATERAL {last("d.day < %s")} b ON true
+            LEFT JOIN LATERAL {last("acc.initialized_on IS NOT NULL AND d.day <= LEAST(acc.initialized_on, %s)")} i
+                ON true
+            GROUP BY {keys}) t
+        {label_join}
         {having} {order}"""
-    with transaction.atomic(), connection.cursor() as cur:
-        # hash aggregates of numeric sums over many accounts outgrow the default 4 MB
-        cur.execute("SET LOCAL work_mem = '64MB'")
-        cur.execute(sql, [*inner_params, f.date_from, f.date_from, f.date_to, *having_params])
+    with connection.cursor() as cur:
+        cur.execute(sql, [*inner_params, f.date_to, f.date_from, f.date_to, *having_params])
         return cur.fetchall()
 
 
@@ -369,33 +381,34 @@ def _totals(rows: list[list], money_cols: tuple[int, ...], count_cols: tuple[int
     return out
 
 
-def _names(model, ids) -> dict:
-    return {pk: (code, name) for pk, code, name in model.objects.filter(pk__in=set(ids)).values_list("pk", "code", "name")}
+def _currency_labels() -> dict[str, str]:
+    """Currency code → its translated name, resolved once per report rather than once per row."""
+    return {code: str(label) for code, label in Currency.choices}
+
+
+def _labelled_rows(data: list[tuple]) -> list[list]:
+    """Rows of (group id, currency, n, income, expenditure, balance, code, name) → report rows
+    [code, name, currency name, n, income, expenditure, balance] in code and currency-name order."""
+    labels = _currency_labels()
+    rows = [[code, name, labels.get(c, c), n, inc, exp, bal] for _id, c, n, inc, exp, bal, code, name in data]
+    rows.sort(key=lambda r: (r[0], r[2]))
+    return rows
 
 
 def report_department(*, user, filters: Filters) -> Report:
     """财政资金部门分布表: by first-level agency and currency."""
-    from fmis.orgs.models import Agency
-
     f = filters.normalized()
-    data = _figures(user, F.REPORT_DEPT, f, "department_id, currency", order="ORDER BY department_id, currency")
-    names = _names(Agency, [r[0] for r in data])
-    rows = [[names[d][0], names[d][1], _cur(c), n, inc, exp, bal] for d, c, n, inc, exp, bal in data]
-    rows.sort(key=lambda r: (r[0], r[2]))
+    rows = _labelled_rows(_figures(user, F.REPORT_DEPT, f, "department_id, currency", label="orgs_agency"))
     return Report(_("财政资金部门分布表"), [_("部门编码"), _("部门名称"), _("币种"), _("账户数"), _("资金收入"), _("资金支出"),
                                     _("当前余额")], rows, _totals(rows, (4, 5, 6), (3,)), f.describe(), (4, 5, 6))
 
 
 def report_unit(*, user, filters: Filters) -> Report:
     """财政资金预算单位分布表: by agency and currency, with balance greater/less than filters."""
-    from fmis.orgs.models import Agency
-
     f = filters.normalized()
     having, hp = _balance_having(f)
-    data = _figures(user, F.REPORT_UNIT, f, "agency_id, currency", having=having, having_params=hp)
-    names = _names(Agency, [r[0] for r in data])
-    rows = [[names[a][0], names[a][1], _cur(c), n, inc, exp, bal] for a, c, n, inc, exp, bal in data]
-    rows.sort(key=lambda r: (r[0], r[2]))
+    rows = _labelled_rows(_figures(user, F.REPORT_UNIT, f, "agency_id, currency", having=having, having_params=hp,
+                                   label="orgs_agency"))
     return Report(_("财政资金预算单位分布表"), [_("单位编码"), _("单位名称"), _("币种"), _("账户数"), _("资金收入"), _("资金支出"),
                                       _("当前余额")], rows, _totals(rows, (4, 5, 6), (3,)), f.describe(), (4, 5, 6))
 
@@ -403,10 +416,7 @@ def report_unit(*, user, filters: Filters) -> Report:
 def report_bank(*, user, filters: Filters) -> Report:
     """财政资金银行分布表: by bank and currency: account count, income, expenditure, balance."""
     f = filters.normalized()
-    data = _figures(user, F.REPORT_BANK, f, "bank_id, currency")
-    names = _names(Bank, [r[0] for r in data])
-    rows = [[names[b][0], names[b][1], _cur(c), n, inc, exp, bal] for b, c, n, inc, exp, bal in data]
-    rows.sort(key=lambda r: (r[0], r[2]))
+    rows = _labelled_rows(_figures(user, F.REPORT_BANK, f, "bank_id, currency", label="orgs_bank"))
     return Report(_("财政资金银行分布表"), [_("银行编码"), _("银行名称"), _("币种"), _("账户个数"), _("资金收入"), _("资金支出"),
                                     _("当前余额")], rows, _totals(rows, (4, 5, 6), (3,)), f.describe(), (4, 5, 6))
 

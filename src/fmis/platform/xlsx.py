@@ -20,36 +20,58 @@ from fmis.platform.errors import ValidationFailed
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _cell(value):
-    if isinstance(value, Decimal):
-        return value  # openpyxl writes Decimal as a number
-    if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=None)
-    if value is None:
-        return ""
-    if isinstance(value, (int, dt.date, str)):
-        return value
-    return str(value)
+def _writer(ws, formats: dict):
+    """A row writer for an xlsxwriter sheet: every value written by its type, so text is never
+    taken for a formula or a link and money is written from its Decimal digits."""
+
+    def write(r: int, row: Sequence) -> None:
+        for c, v in enumerate(row):
+            if v is None or v == "":
+                continue
+            if isinstance(v, bool):
+                ws.write_boolean(r, c, v)
+            elif isinstance(v, (Decimal, int, float)):
+                ws.write_number(r, c, v)
+            elif isinstance(v, dt.datetime):
+                ws.write_datetime(r, c, v.replace(tzinfo=None), formats["datetime"])
+            elif isinstance(v, dt.date):
+                ws.write_datetime(r, c, dt.datetime.combine(v, dt.time()), formats["date"])
+            elif isinstance(v, dt.time):
+                ws.write_datetime(r, c, v, formats["time"])
+            else:
+                ws.write_string(r, c, str(v))
+
+    return write
+
+
+def write_sheets(out, sheets: Iterable[tuple[str, Sequence[str] | None, Iterable[Sequence]]]) -> None:
+    """Write a workbook to the binary file `out`, one sheet per (name, headers or None, rows), with
+    rows streamed to disk as they come (constant memory for any number of rows)."""
+    import xlsxwriter
+
+    wb = xlsxwriter.Workbook(out, {"constant_memory": True, "strings_to_numbers": False,
+                                   "strings_to_formulas": False, "strings_to_urls": False})
+    formats = {"date": wb.add_format({"num_format": "yyyy-mm-dd"}),
+               "datetime": wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
+               "time": wb.add_format({"num_format": "hh:mm:ss"})}
+    bold = wb.add_format({"bold": True})
+    for name, headers, rows in sheets:
+        ws = wb.add_worksheet(str(name)[:31])
+        write = _writer(ws, formats)
+        r = 0
+        if headers is not None:
+            for c, h in enumerate(headers):
+                ws.write_string(0, c, str(h), bold)
+            r = 1
+        for row in rows:
+            write(r, row)
+            r += 1
+    wb.close()
 
 
 def build_workbook(headers: Sequence[str], rows: Iterable[Sequence], *, sheet: str = "Sheet1") -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(title=str(sheet)[:31])
-    from openpyxl.cell import WriteOnlyCell
-
-    header_cells = []
-    for h in headers:
-        c = WriteOnlyCell(ws, value=str(h))
-        c.font = Font(bold=True)
-        header_cells.append(c)
-    ws.append(header_cells)
-    for row in rows:
-        ws.append([_cell(v) for v in row])
     buf = io.BytesIO()
-    wb.save(buf)
+    write_sheets(buf, [(sheet, headers, rows)])
     return buf.getvalue()
 
 

@@ -32,8 +32,8 @@ CHILD = textwrap.dedent("""
 
     if stop_at == "insert":
         original = services._insert_flows
-        def insert_then_hold(cur, params, lines):
-            n = original(cur, params, lines)
+        def insert_then_hold(*args):
+            n = original(*args)
             hold("inserted %d" % n)
             return n
         services._insert_flows = insert_then_hold
