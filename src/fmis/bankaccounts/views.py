@@ -467,6 +467,9 @@ REPORT_FILTERS = {
 }
 
 
+REPORT_PAGE_SIZE = 200
+
+
 def report_view(name: str):
     function = selectors.REPORTS[name][0]
 
@@ -483,10 +486,12 @@ def report_view(name: str):
             return xlsx_response(f"{rep.title}.xlsx", rep.headers, rows, sheet=rep.title)
         if rep is None and wants_export(request):
             raise HttpForbidden(error or "")
-        return render(request, "bankaccounts/report.html", {
-            "report": rep, "error": error, "name": name, "fields": REPORT_FILTERS[name], "params": request.GET,
-            "currencies": Currency.choices, "banks": Bank.objects.order_by("code"),
-            "statuses": BankAccount.Status.choices, "kinds": AccountChange.Kind.choices})
+        ctx = {"report": rep, "error": error, "name": name, "fields": REPORT_FILTERS[name], "params": request.GET,
+               "currencies": Currency.choices, "banks": Bank.objects.order_by("code"),
+               "statuses": BankAccount.Status.choices, "kinds": AccountChange.Kind.choices}
+        if rep is not None:  # the screen pages the rows (totals cover them all); the export has every row
+            ctx.update(page(request, rep.rows, size=REPORT_PAGE_SIZE))
+        return render(request, "bankaccounts/report.html", ctx)
 
     view.__name__ = f"report_{name}"
     return view

@@ -173,3 +173,29 @@ def test_unit_cashier_sees_only_own_accounts_and_no_exchange_data(world, data, m
     assert not selectors.batches(user=cashier).exists()
     assert not selectors.exceptions(user=cashier).exists()
     assert selectors.unregistered_accounts(user=cashier, date_from=D1, date_to=D2) == []
+
+
+def test_the_report_screen_pages_its_rows_while_totals_and_export_cover_them_all(world, data, monkeypatch):
+    from openpyxl import load_workbook
+
+    from fmis.bankaccounts import views
+
+    monkeypatch.setattr(views, "REPORT_PAGE_SIZE", 1)
+    c = Client()
+    c.force_login(world.treasury)
+    url = reverse("bankaccounts:report_unit") + f"?date_from={D1}&date_to={D2}&status=all"
+    rep = selectors.report("unit", user=world.treasury, filters=selectors.parse_filters(
+        {"date_from": str(D1), "date_to": str(D2), "status": "all"}))
+    assert len(rep.rows) >= 2
+    first, second = c.get(url).content.decode(), c.get(url + "&page=2").content.decode()
+
+    def body_rows(html: str) -> list[str]:
+        body = html.split("<tbody>")[1].split("</tbody>")[0]
+        return [r for r in body.split("<tr>") if r.strip()]
+
+    assert len(body_rows(first)) == len(body_rows(second)) == 1
+    assert body_rows(first) != body_rows(second)
+    assert f"第 1 / {len(rep.rows)} 页" in first and f"第 2 / {len(rep.rows)} 页" in second
+    assert "<tfoot>" in first and "<tfoot>" in second  # the totals of every row on every page
+    ws = load_workbook(io.BytesIO(c.get(url + "&export=xlsx").content), read_only=True).worksheets[0]
+    assert len(list(ws.iter_rows(values_only=True))) == 1 + len(rep.rows) + 1  # headers, rows, totals
