@@ -29,7 +29,11 @@ from fmis.platform.models import OutboxMessage
 log = logging.getLogger(__name__)
 
 Sender = Callable[[OutboxMessage], None]
+# a batch sender sends several messages of its topic at once and answers, per message, None (sent)
+# or the exception that kept it from being sent
+BatchSender = Callable[[list[OutboxMessage]], list[Exception | None]]
 _senders: dict[str, Sender] = {}
+_batch_senders: dict[str, tuple[BatchSender, int]] = {}
 
 BACKOFF_BASE = dt.timedelta(seconds=30)
 BACKOFF_MAX = dt.timedelta(hours=1)
@@ -45,8 +49,75 @@ def register_sender(topic: str):
     return deco
 
 
+def register_batch_sender(topic: str, *, size: int = 200):
+    """Decorator: ``fn(messages) -> [None | exception, ...]`` sends up to `size` messages of `topic`
+    in one go (e.g. one round trip to the ordering service); ``deliver`` then locks, sends and marks
+    them together. A topic with a batch sender needs no one-message sender."""
+
+    def deco(fn: BatchSender) -> BatchSender:
+        _batch_senders[topic] = (fn, max(1, size))
+        return fn
+
+    return deco
+
+
 def unregister_sender(topic: str) -> None:
     _senders.pop(topic, None)
+    _batch_senders.pop(topic, None)
+
+
+def _outcome(msg: OutboxMessage, exc: Exception | None, at: dt.datetime, max_attempts: int) -> bool:
+    """Record one send attempt on `msg` (not saved); True if it was sent."""
+    msg.attempts += 1
+    if exc is None:
+        msg.status = OutboxMessage.Status.SENT
+        msg.sent_at = timezone.now()
+        msg.last_error = ""
+        msg.next_attempt_at = None
+        return True
+    log.warning("outbox message %s (%s/%s) attempt %s failed: %s", msg.pk, msg.topic, msg.key, msg.attempts, exc)
+    msg.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+    if msg.attempts >= max_attempts:
+        msg.status = OutboxMessage.Status.FAILED
+        msg.next_attempt_at = None
+    else:
+        msg.next_attempt_at = at + backoff(msg.attempts)
+    return False
+
+
+_FIELDS = ["status", "attempts", "last_error", "sent_at", "next_attempt_at"]
+
+
+def _deliver_batches(topic: str, *, limit: int, max_attempts: int, now: dt.datetime | None) -> tuple[int, int]:
+    fn, size = _batch_senders[topic]
+    sent = failed = 0
+    tried: set[int] = set()
+    while sent + failed < limit:
+        at = now or timezone.now()
+        with transaction.atomic():
+            qs = (OutboxMessage.objects.select_for_update(skip_locked=True)
+                  .filter(status=OutboxMessage.Status.PENDING, topic=topic)
+                  .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=at)))
+            if tried:
+                qs = qs.exclude(id__in=tried)
+            batch = list(qs.order_by("id")[:min(size, limit - sent - failed)])
+            if not batch:
+                break
+            tried.update(m.pk for m in batch)
+            try:
+                with transaction.atomic():
+                    results = fn(batch)
+                if len(results) != len(batch):
+                    raise RuntimeError(f"batch sender for {topic} answered {len(results)} of {len(batch)} messages")
+            except Exception as exc:  # noqa: BLE001 - the whole batch is recorded as not sent and retried
+                results = [exc] * len(batch)
+            for msg, exc in zip(batch, results, strict=True):
+                if _outcome(msg, exc, at, max_attempts):
+                    sent += 1
+                else:
+                    failed += 1
+            OutboxMessage.objects.bulk_update(batch, _FIELDS)
+    return sent, failed
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -92,11 +163,14 @@ def deliver(*, topic: str | None = None, limit: int = 100, max_attempts: int = 1
     """
     sent = failed = 0
     tried: set[int] = set()
-    topics = [topic] if topic else list(_senders)
-    topics = [t for t in topics if t in _senders]
-    if not topics:
-        return 0, 0
-    for _ in range(limit):
+    topics = [topic] if topic else [*_batch_senders, *(t for t in _senders if t not in _batch_senders)]
+    for t in [t for t in topics if t in _batch_senders]:
+        s, f = _deliver_batches(t, limit=limit - sent - failed, max_attempts=max_attempts, now=now)
+        sent, failed = sent + s, failed + f
+    topics = [t for t in topics if t in _senders and t not in _batch_senders]
+    if not topics or sent + failed >= limit:
+        return sent, failed
+    for _ in range(limit - sent - failed):
         at = now or timezone.now()
         with transaction.atomic():
             qs = (OutboxMessage.objects.select_for_update(skip_locked=True)
@@ -108,27 +182,17 @@ def deliver(*, topic: str | None = None, limit: int = 100, max_attempts: int = 1
             if msg is None:
                 break
             tried.add(msg.pk)
-            msg.attempts += 1
+            error = None
             try:
                 with transaction.atomic():  # a sender's own writes roll back if it fails
                     _senders[msg.topic](msg)
             except Exception as exc:  # noqa: BLE001 - any failure to send is recorded and retried, not raised
-                log.warning("outbox message %s (%s/%s) attempt %s failed: %s", msg.pk, msg.topic, msg.key,
-                            msg.attempts, exc)
-                msg.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-                if msg.attempts >= max_attempts:
-                    msg.status = OutboxMessage.Status.FAILED
-                    msg.next_attempt_at = None
-                else:
-                    msg.next_attempt_at = at + backoff(msg.attempts)
-                failed += 1
-            else:
-                msg.status = OutboxMessage.Status.SENT
-                msg.sent_at = timezone.now()
-                msg.last_error = ""
-                msg.next_attempt_at = None
+                error = exc
+            if _outcome(msg, error, at, max_attempts):
                 sent += 1
-            msg.save(update_fields=["status", "attempts", "last_error", "sent_at", "next_attempt_at"])
+            else:
+                failed += 1
+            msg.save(update_fields=_FIELDS)
     return sent, failed
 
 

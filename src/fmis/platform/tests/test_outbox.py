@@ -197,3 +197,42 @@ def test_concurrent_deliverers_never_send_the_same_message_twice():
     assert max(sends.values()) == 1  # never twice
     assert len(by_worker) > 1  # the work really was shared
     assert OutboxMessage.objects.filter(status="sent").count() == n_messages
+
+
+@pytest.mark.django_db
+def test_a_batch_sender_gets_the_due_messages_in_batches_and_each_outcome_is_recorded():
+    for i in range(7):
+        enqueue(f"b-{i}")
+    batches: list[list[str]] = []
+
+    @outbox.register_batch_sender(TOPIC, size=3)
+    def send(messages):
+        batches.append([m.key for m in messages])
+        return [ConnectionError("refused") if m.key == "b-4" else None for m in messages]
+
+    try:
+        assert outbox.deliver(topic=TOPIC, limit=100) == (6, 1)
+    finally:
+        outbox.unregister_sender(TOPIC)
+    assert batches == [["b-0", "b-1", "b-2"], ["b-3", "b-4", "b-5"], ["b-6"]]
+    failed = OutboxMessage.objects.get(key="b-4")
+    assert (failed.status, failed.attempts, failed.next_attempt_at is not None) == ("pending", 1, True)
+    assert "refused" in failed.last_error
+    assert OutboxMessage.objects.filter(status="sent").count() == 6
+
+
+@pytest.mark.django_db
+def test_a_batch_sender_that_raises_leaves_the_whole_batch_for_a_retry_and_limit_is_kept():
+    for i in range(5):
+        enqueue(f"r-{i}")
+
+    @outbox.register_batch_sender(TOPIC, size=10)
+    def send(messages):
+        raise TimeoutError("orderer unreachable")
+
+    try:
+        assert outbox.deliver(topic=TOPIC, limit=4) == (0, 4)  # at most `limit` messages tried
+    finally:
+        outbox.unregister_sender(TOPIC)
+    assert OutboxMessage.objects.filter(status="pending", attempts=1).count() == 4
+    assert OutboxMessage.objects.filter(status="pending", attempts=0).count() == 1
