@@ -154,3 +154,199 @@ def refund_args(core: CoreBanking, payment: dict, *, day: str) -> dict:
     result = core.credit(request_id=f"refund-{payment['id']}", account_no=payment["payee_account"],
                          amount=payment["amount"], currency=payment["currency"])
     return {"payment": payment["id"], "date": day, "core": result.as_args()}
+
+
+# --- persisted core banking --------------------------------------------------------------------
+
+
+class DbCoreBanking:
+    """The simulated core of one bank on the tables ``CoreAccount`` / ``CoreEntry``: the same
+    methods and results as ``CoreBanking``. A debit is one conditional UPDATE (``balance >= amount``,
+    plus the balance CHECK), never read-then-write; a request and its result are one row, unique per
+    (bank, request id), written in the same database transaction as the balance change, so a
+    repeated request returns the recorded result and concurrent repeats apply once. Core serials
+    come from the entry's id (a database sequence), unique per bank."""
+
+    def __init__(self, bank_code: str):
+        self.bank_code = bank_code
+
+    # accounts
+
+    def open(self, account_no: str, *, currency: str = "CNY", balance: int = 0, name: str = ""):
+        from django.db import IntegrityError, transaction
+
+        from fmis.bankside.models import CoreAccount as Row
+        from fmis.platform.money import from_fen
+
+        if balance < 0:
+            raise ValueError("an opening balance cannot be negative")
+        try:
+            with transaction.atomic():
+                return Row.objects.create(bank=self.bank_code, account_no=account_no, name=name or account_no,
+                                          currency=currency, balance=from_fen(balance))
+        except IntegrityError:
+            raise ValueError(f"core account {account_no} already exists") from None
+
+    def balance(self, account_no: str) -> int:
+        from fmis.bankside.models import CoreAccount as Row
+        from fmis.platform.money import to_fen
+
+        return to_fen(Row.objects.get(bank=self.bank_code, account_no=account_no).balance)
+
+    # requests
+
+    def debit(self, *, request_id: str, account_no: str, amount: int, currency: str) -> CoreResult:
+        return self._apply("debit", request_id, account_no, amount, currency)
+
+    def credit(self, *, request_id: str, account_no: str, amount: int, currency: str) -> CoreResult:
+        return self._apply("credit", request_id, account_no, amount, currency)
+
+    def refund(self, *, request_id: str, original_request_id: str) -> CoreResult:
+        """Reverse an earlier successful debit (credit the same account with the same amount), once."""
+        from django.db import IntegrityError, transaction
+        from django.db.models import F
+
+        from fmis.bankside.models import CoreAccount as Row
+        from fmis.bankside.models import CoreEntry
+        from fmis.platform.money import to_fen
+
+        key = ("refund", "", 0, "", original_request_id)
+        done = self._recorded(request_id, key)
+        if done is not None:
+            return done
+        orig = CoreEntry.objects.filter(bank=self.bank_code, request_id=original_request_id).first()
+        if orig is None or orig.operation != "debit" or orig.status != "ok":
+            return self._insert(request_id, key, "refund", "", 0, "", "failed", "core.refund_no_debit",
+                                f"no successful debit {original_request_id} to refund", original=original_request_id)
+        amount = to_fen(orig.amount)
+        try:
+            with transaction.atomic():
+                result = self._insert(request_id, key, "refund", orig.account_no, amount, orig.currency, "ok", "", "",
+                                      original=original_request_id, atomic=False)
+                Row.objects.filter(bank=self.bank_code, account_no=orig.account_no).update(
+                    balance=F("balance") + orig.amount)
+                return result
+        except IntegrityError:
+            done = self._recorded(request_id, key)
+            if done is not None:
+                return done
+            by = (CoreEntry.objects.filter(bank=self.bank_code, operation="refund", status="ok",
+                                           original_request_id=original_request_id)
+                  .values_list("request_id", flat=True).first())
+            return self._insert(request_id, key, "refund", orig.account_no, amount, orig.currency, "failed",
+                                "core.already_refunded", f"debit {original_request_id} was refunded by {by}",
+                                original=original_request_id)
+
+    def _apply(self, op: str, request_id: str, account_no: str, amount: int, currency: str) -> CoreResult:
+        from django.db import IntegrityError, transaction
+        from django.db.models import F
+
+        from fmis.bankside.models import CoreAccount as Row
+        from fmis.platform.money import from_fen
+
+        key = (op, account_no, amount, currency, "")
+        done = self._recorded(request_id, key)
+        if done is not None:
+            return done
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+            return self._insert(request_id, key, op, account_no, 0, currency, "failed", "core.amount_invalid",
+                                "amount must be a positive integer in fen")
+        value = from_fen(amount)
+        rows = Row.objects.filter(bank=self.bank_code, account_no=account_no, currency=currency, frozen=False)
+        try:
+            with transaction.atomic():
+                if op == "debit":
+                    n = rows.filter(balance__gte=value).update(balance=F("balance") - value)
+                else:
+                    n = rows.update(balance=F("balance") + value)
+                if n == 1:
+                    return self._insert(request_id, key, op, account_no, amount, currency, "ok", "", "", atomic=False)
+        except IntegrityError:
+            done = self._recorded(request_id, key)
+            if done is None:
+                raise
+            return done
+        code, message = self._explain(account_no, currency)
+        return self._insert(request_id, key, op, account_no, amount, currency, "failed", code, message)
+
+    def _explain(self, account_no: str, currency: str) -> tuple[str, str]:
+        from fmis.bankside.models import CoreAccount as Row
+
+        acct = Row.objects.filter(bank=self.bank_code, account_no=account_no).first()
+        if acct is None:
+            return "core.account_unknown", f"account {account_no} is not held at bank {self.bank_code}"
+        if acct.currency != currency:
+            return "core.currency_mismatch", f"account {account_no} is in {acct.currency}"
+        if acct.frozen:
+            return "core.account_frozen", f"account {account_no} is frozen"
+        return "core.insufficient_funds", f"account {account_no} has {acct.balance} yuan"
+
+    # the journal
+
+    @staticmethod
+    def _result(e) -> CoreResult:
+        from fmis.platform.money import to_fen
+
+        return CoreResult(e.request_id, e.operation, e.account_no, to_fen(e.amount), e.currency, e.status,
+                          e.core_serial, e.code, e.message)
+
+    def _recorded(self, request_id: str, key: tuple) -> CoreResult | None:
+        from fmis.bankside.models import CoreEntry
+        from fmis.platform.money import to_fen
+
+        e = CoreEntry.objects.filter(bank=self.bank_code, request_id=request_id).first()
+        if e is None:
+            return None
+        op, account_no, amount, currency, original = key
+        if e.operation == "refund" or op == "refund":
+            same = e.operation == op and e.original_request_id == original
+        else:
+            same = (e.operation, e.account_no, e.currency) == (op, account_no, currency) and (
+                to_fen(e.amount) == amount or (e.code == "core.amount_invalid" and e.amount == 0))
+        if not same:
+            raise CoreConflict(request_id)
+        return self._result(e)
+
+    def _insert(self, request_id: str, key: tuple, op: str, account_no: str, amount: int, currency: str,
+                status: str, code: str, message: str, *, original: str = "", atomic: bool = True) -> CoreResult:
+        """Record a result; the core serial of a success is derived from the entry's own id. With
+        ``atomic`` (a failure, nothing else to write), a concurrent repeat of the same request returns
+        the row that won."""
+        from django.db import IntegrityError, connection, transaction
+
+        from fmis.bankside.models import CoreEntry
+        from fmis.platform.money import from_fen
+
+        def write() -> CoreResult:
+            with connection.cursor() as cur:
+                cur.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [CoreEntry._meta.db_table])
+                pk = cur.fetchone()[0]
+            serial = f"{self.bank_code}C{pk:010d}" if status == "ok" else ""
+            e = CoreEntry.objects.create(
+                id=pk, bank=self.bank_code, request_id=request_id, operation=op, account_no=account_no,
+                amount=from_fen(amount if isinstance(amount, int) and not isinstance(amount, bool) else 0),
+                currency=currency[:3], status=status, core_serial=serial, code=code, message=message[:200],
+                original_request_id=original)
+            return self._result(e)
+
+        if not atomic:
+            return write()
+        try:
+            with transaction.atomic():
+                return write()
+        except IntegrityError:
+            done = self._recorded(request_id, key)
+            if done is None:
+                raise
+            return done
+
+    def journal(self):
+        """The core journal of this bank, oldest first (a queryset of ``CoreEntry``)."""
+        from fmis.bankside.models import CoreEntry
+
+        return CoreEntry.objects.filter(bank=self.bank_code).order_by("id")
+
+
+def db_core(bank_code: str) -> DbCoreBanking:
+    """The persisted simulated core banking of `bank_code`."""
+    return DbCoreBanking(bank_code)

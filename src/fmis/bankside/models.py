@@ -72,6 +72,7 @@ class FlowRule(models.Model):
     required_fields = models.JSONField("必填要素", default=list)
     approver_region = models.CharField("审核财政区划", max_length=12)
     reason = models.CharField("调整原因", max_length=200, blank=True)
+    exceptions = models.JSONField("异常业务流程", default=dict, blank=True)
     block = models.BigIntegerField("区块号")
 
     objects = RestrictedQuerySet.as_manager()
@@ -130,6 +131,7 @@ class Payment(models.Model):
         PAID = "paid", "已支付"
         SUSPENSE_BOOKED = "suspense_booked", "待退款清账"
         RETURNED = "returned", "已退回商户"
+        PARTLY_RETURNED = "partly_returned", "部分退回"
         FAILED = "failed", "支付失败"
 
     ledger_id = models.CharField("链上编号", max_length=64, unique=True)
@@ -163,6 +165,8 @@ class Payment(models.Model):
                                         verbose_name="预申请")
     core_serial = models.CharField("核心流水号", max_length=60, blank=True)
     refund_core_serial = models.CharField("退款核心流水号", max_length=60, blank=True)
+    returned_amount = MoneyField("已退回金额", default=0)
+    corrections = models.IntegerField("更正次数", default=0)
     block = models.BigIntegerField("区块号")
 
     objects = RestrictedQuerySet.as_manager()
@@ -174,6 +178,8 @@ class Payment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["bank_code", "bank_serial"], name="bankside_payment_serial_uniq"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="bankside_payment_amount_gt_0"),
+            models.CheckConstraint(condition=Q(returned_amount__gte=0) & Q(returned_amount__lte=models.F("amount")),
+                                   name="bankside_payment_returned_within_amount"),
         ]
 
 
@@ -188,6 +194,7 @@ class StatementLine(models.Model):
 
     block = models.BigIntegerField("区块号")
     tx_id = models.CharField("交易编号", max_length=64)
+    seq = models.IntegerField("区块内交易序号", default=0)  # the transaction's place among the block's
     n = models.IntegerField("序号")
     ref = models.CharField("业务编号", max_length=64, db_index=True)
     account_no = models.CharField("账号", max_length=60)
@@ -207,8 +214,9 @@ class StatementLine(models.Model):
 
     class Meta:
         verbose_name = "对账单明细"
-        ordering = ["date", "block", "tx_id", "n"]
-        indexes = [models.Index(fields=["account_no", "date"], name="bankside_line_acct_date")]
+        ordering = ["date", "block", "seq", "n"]
+        # statements: totals by account and date range, and lines paged in ledger order
+        indexes = [models.Index(fields=["account_no", "date", "block", "seq", "n"], name="bankside_line_acct_order")]
         constraints = [
             models.UniqueConstraint(fields=["tx_id", "n"], name="bankside_line_uniq"),
             models.CheckConstraint(condition=Q(amount__gt=0), name="bankside_line_amount_gt_0"),
@@ -291,8 +299,150 @@ class CoreEntry(models.Model):
             models.UniqueConstraint(fields=["bank", "request_id"], name="bankside_core_request_uniq"),
             models.UniqueConstraint(fields=["bank", "core_serial"], condition=~Q(core_serial=""),
                                     name="bankside_core_serial_uniq"),
-            models.UniqueConstraint(fields=["bank", "original_request_id"], condition=Q(operation="refund"),
+            # a debit is refunded at most once (failed refund attempts are recorded too)
+            models.UniqueConstraint(fields=["bank", "original_request_id"], condition=Q(operation="refund", status="ok"),
                                     name="bankside_core_one_refund"),
             models.CheckConstraint(condition=Q(status="failed") | ~Q(core_serial=""),
                                    name="bankside_core_ok_has_serial"),
+        ]
+
+
+# --- exception flows (seed 004 §54) -----------------------------------------------------------------
+
+
+class CaseKind(models.TextChoices):
+    RETURN = "return", "资金退回"
+    COLLECTION = "collection", "委托收款"
+    CORRECTION = "correction", "支付更正"
+    MISTAKEN_REFUND = "mistaken_refund", "错缴资金退回"
+
+
+class CollectionAuthorisation(models.Model):
+    """A customer's standing authorisation to collect from a merchant (委托收款授权), on the ledger."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "有效"
+        REVOKED = "revoked", "已撤销"
+
+    ledger_id = models.CharField("链上编号", max_length=64, unique=True)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="authorisations",
+                                 verbose_name="商户")
+    business_type = models.ForeignKey(BusinessType, on_delete=models.PROTECT, verbose_name="业务类型")
+    budget_type = models.CharField("预算类型", max_length=60)
+    customer_account = models.CharField("收款账号", max_length=60)
+    customer_name = models.CharField("收款户名", max_length=120)
+    currency = models.CharField("币种", max_length=3)
+    reference = models.CharField("授权编号", max_length=60)
+    limit = MoneyField("单笔限额")
+    total_limit = MoneyField("累计限额", null=True, blank=True)
+    collected = MoneyField("已收款金额", default=0)
+    collections = models.IntegerField("收款笔数", default=0)
+    valid_from = models.DateField("生效日期")
+    valid_to = models.DateField("失效日期", null=True, blank=True)
+    status = models.CharField("状态", max_length=20, choices=Status.choices)
+    revoke_reason = models.CharField("撤销原因", max_length=200, blank=True)
+    block = models.BigIntegerField("登记区块")
+    revoked_block = models.BigIntegerField("撤销区块", null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_fields: ClassVar[dict[str, str]] = {"agency": "merchant__agency_code", "bank": "merchant__bank"}
+
+    class Meta:
+        verbose_name = "委托收款授权"
+        ordering = ["-block"]
+        constraints = [
+            models.CheckConstraint(condition=Q(limit__gt=0), name="bankside_auth_limit_gt_0"),
+            models.CheckConstraint(condition=Q(collected__gte=0), name="bankside_auth_collected_gte_0"),
+            models.CheckConstraint(condition=Q(total_limit__isnull=True) | Q(collected__lte=models.F("total_limit")),
+                                   name="bankside_auth_within_total"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} {self.customer_name}"
+
+
+class CaseApplication(models.Model):
+    """异常业务申请: the bank asks the finance side to approve a case its rule puts under approval."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", "待审核"
+        APPROVED = "approved", "已通过"
+        REJECTED = "rejected", "已退回"
+
+    ledger_id = models.CharField("链上编号", max_length=64, unique=True)
+    kind = models.CharField("业务类别", max_length=20, choices=CaseKind.choices)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="case_applications",
+                                 verbose_name="商户")
+    business_type = models.ForeignKey(BusinessType, on_delete=models.PROTECT, verbose_name="业务类型")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, blank=True, verbose_name="原支付")
+    authorisation = models.ForeignKey(CollectionAuthorisation, on_delete=models.PROTECT, null=True, blank=True,
+                                      verbose_name="委托收款授权")
+    amount = MoneyField("申请金额", default=0)
+    changes = models.JSONField("更正内容", default=dict, blank=True)
+    reason = models.CharField("申请原因", max_length=200)
+    rule_version = models.IntegerField("规则版本")
+    approver_region = models.CharField("审核财政区划", max_length=12)
+    status = models.CharField("状态", max_length=20, choices=Status.choices)
+    reviewer = models.CharField("审核成员", max_length=100, blank=True)
+    comment = models.CharField("审核意见", max_length=200, blank=True)
+    case_ledger_id = models.CharField("办理案件", max_length=64, blank=True)
+    submitted_block = models.BigIntegerField("提交区块")
+    reviewed_block = models.BigIntegerField("审核区块", null=True, blank=True)
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_fields: ClassVar[dict[str, str]] = {"agency": "merchant__agency_code", "bank": "merchant__bank",
+                                              "region": "approver_region"}
+
+    class Meta:
+        verbose_name = "异常业务申请"
+        ordering = ["-submitted_block"]
+        constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="bankside_caseapp_amount_gte_0")]
+
+
+class ExceptionCase(models.Model):
+    """One exception case booked on the ledger: a fund return, an entrusted collection, a payment
+    correction or a mistaken-payment refund, with its bookkeeping in the statement lines."""
+
+    class Status(models.TextChoices):
+        BOOKED = "booked", "已办结"
+        FAILED = "failed", "核心处理失败"
+
+    class Mode(models.TextChoices):
+        DIRECT = "direct", "直接办理"
+        APPROVAL = "approval", "审批后办理"
+
+    ledger_id = models.CharField("链上编号", max_length=64, unique=True)
+    kind = models.CharField("业务类别", max_length=20, choices=CaseKind.choices)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="cases", verbose_name="商户")
+    business_type = models.ForeignKey(BusinessType, on_delete=models.PROTECT, verbose_name="业务类型")
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, null=True, blank=True, related_name="cases",
+                                verbose_name="原支付")
+    authorisation = models.ForeignKey(CollectionAuthorisation, on_delete=models.PROTECT, null=True, blank=True,
+                                      related_name="cases", verbose_name="委托收款授权")
+    amount = MoneyField("金额", default=0)
+    currency = models.CharField("币种", max_length=3)
+    date = models.DateField("日期", db_index=True)
+    bank_serial = models.CharField("银行流水号", max_length=60, blank=True)
+    reason = models.CharField("原因/用途", max_length=200)
+    branch = models.CharField("记账路径", max_length=20, choices=Payment.Branch.choices)
+    mode = models.CharField("办理方式", max_length=20, choices=Mode.choices)
+    status = models.CharField("状态", max_length=20, choices=Status.choices)
+    application = models.ForeignKey(CaseApplication, on_delete=models.PROTECT, null=True, blank=True,
+                                    verbose_name="审批申请")
+    rule_version = models.IntegerField("规则版本")
+    before = models.JSONField("变更前", null=True, blank=True)
+    after = models.JSONField("变更后", null=True, blank=True)
+    core_serial = models.CharField("核心流水号", max_length=60, blank=True)
+    block = models.BigIntegerField("区块号")
+
+    objects = RestrictedQuerySet.as_manager()
+    scope_fields: ClassVar[dict[str, str]] = {"agency": "merchant__agency_code", "bank": "merchant__bank"}
+
+    class Meta:
+        verbose_name = "异常业务"
+        ordering = ["-date", "-block"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gte=0), name="bankside_case_amount_gte_0"),
+            models.CheckConstraint(condition=Q(kind="correction") | Q(amount__gt=0),
+                                   name="bankside_case_money_amount_gt_0"),
         ]

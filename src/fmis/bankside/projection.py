@@ -16,6 +16,9 @@ from django.db import transaction
 
 from fmis.bankside.models import (
     BusinessType,
+    CaseApplication,
+    CollectionAuthorisation,
+    ExceptionCase,
     FlowRule,
     Merchant,
     Payment,
@@ -68,7 +71,7 @@ def project_block(*, block: int, writes: dict[str, dict], movements: Iterable[tu
                                     version=r["version"], current=True, pre_application=r["pre_application"],
                                     limit=None if r["limit"] is None else from_fen(r["limit"]),
                                     required_fields=r["required_fields"], approver_region=r["approver_region"],
-                                    reason=r["reason"], block=r["block"])
+                                    reason=r["reason"], exceptions=r.get("exceptions") or {}, block=r["block"])
                            for r in rules], ["merchant", "business_type", "version"])
 
         _upsert(PreApplication, [PreApplication(
@@ -91,14 +94,19 @@ def project_block(*, block: int, writes: dict[str, dict], movements: Iterable[tu
             amount=from_fen(v["amount"]), date=dt.date.fromisoformat(v["date"]),
             time=dt.time.fromisoformat(v["time"]), pre_application_id=pre_ids.get(v["pre_application"]),
             core_serial=(v["core"] or {}).get("core_serial", ""),
-            refund_core_serial=(v["refund"] or {}).get("core_serial", ""))
+            refund_core_serial=(v["refund"] or {}).get("core_serial", ""),
+            returned_amount=from_fen(v.get("returned", 0)), corrections=v.get("corrections", 0))
             for _, v in _prefix(writes, "bank/payment/")], ["ledger_id"])
+        _project_cases(writes, m_ids, bt_ids)
 
         agencies = dict(Merchant.objects.filter(merchant_no__in={mv.detail["merchant"] for _, _, mv in movements})
                         .values_list("merchant_no", "agency_code"))
         banks = dict(Merchant.objects.filter(merchant_no__in=agencies).values_list("merchant_no", "bank"))
+        seq: dict[str, int] = {}  # the transactions in block order
+        for tx, _, _ in movements:
+            seq.setdefault(tx, len(seq))
         lines = [StatementLine(
-            block=block, tx_id=tx, n=n, ref=mv.allocation, account_no=mv.detail["account"],
+            block=block, tx_id=tx, seq=seq[tx], n=n, ref=mv.allocation, account_no=mv.detail["account"],
             party=mv.detail["party"], merchant_no=mv.detail["merchant"],
             agency_code=agencies.get(mv.detail["merchant"], ""), bank=banks.get(mv.detail["merchant"], ""),
             kind=mv.kind, amount=from_fen(mv.amount),
@@ -113,6 +121,50 @@ def project_block(*, block: int, writes: dict[str, dict], movements: Iterable[tu
             audit.record(None, "bankside.project_block", object_type="bankside.block", object_id=block,
                          object_repr=f"区块 {block}", after=counts)
     return counts
+
+
+def _ids(model, ledger_ids) -> dict[str, int]:
+    wanted = {i for i in ledger_ids if i}
+    return dict(model.objects.filter(ledger_id__in=wanted).values_list("ledger_id", "id")) if wanted else {}
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+def _project_cases(writes: dict[str, dict], m_ids: dict[str, int], bt_ids: dict[str, int]) -> None:
+    """Collection authorisations, case applications and exception cases (seed 004 §54)."""
+    auths = [v for _, v in _prefix(writes, "bank/auth/")]
+    _upsert(CollectionAuthorisation, [CollectionAuthorisation(
+        ledger_id=v["id"], merchant_id=m_ids[v["merchant_no"]], business_type_id=bt_ids[v["business_type"]],
+        budget_type=v["budget_type"], customer_account=v["customer_account"], customer_name=v["customer_name"],
+        currency=v["currency"], reference=v["reference"], limit=from_fen(v["limit"]),
+        total_limit=None if v["total_limit"] is None else from_fen(v["total_limit"]),
+        collected=from_fen(v["collected"]), collections=v["count"], valid_from=_date(v["valid_from"]),
+        valid_to=_date(v["valid_to"]), status=v["status"], revoke_reason=v["revoke_reason"], block=v["block"],
+        revoked_block=v["revoked_block"]) for v in auths], ["ledger_id"])
+
+    apps = [v for _, v in _prefix(writes, "bank/caseapp/")]
+    cases = [v for _, v in _prefix(writes, "bank/case/")]
+    pay_ids = _ids(Payment, [v["payment"] for v in (*apps, *cases)])
+    auth_ids = _ids(CollectionAuthorisation, [v["authorisation"] for v in (*apps, *cases)])
+    _upsert(CaseApplication, [CaseApplication(
+        ledger_id=v["id"], kind=v["kind"], merchant_id=m_ids[v["merchant_no"]],
+        business_type_id=bt_ids[v["business_type"]], payment_id=pay_ids.get(v["payment"]),
+        authorisation_id=auth_ids.get(v["authorisation"]), amount=from_fen(v["amount"]), changes=v["changes"],
+        reason=v["reason"], rule_version=v["rule_version"], approver_region=v["approver_region"],
+        status=v["status"], reviewer=v["reviewer"], comment=v["comment"], case_ledger_id=v["case"] or "",
+        submitted_block=v["submitted_block"], reviewed_block=v["reviewed_block"]) for v in apps], ["ledger_id"])
+
+    app_ids = _ids(CaseApplication, [v["application"] for v in cases])
+    _upsert(ExceptionCase, [ExceptionCase(
+        ledger_id=v["id"], kind=v["kind"], merchant_id=m_ids[v["merchant_no"]],
+        business_type_id=bt_ids[v["business_type"]], payment_id=pay_ids.get(v["payment"]),
+        authorisation_id=auth_ids.get(v["authorisation"]), amount=from_fen(v["amount"]), currency=v["currency"],
+        date=_date(v["date"]), bank_serial=v["bank_serial"], reason=v["reason"], branch=v["branch"], mode=v["mode"],
+        status=v["status"], application_id=app_ids.get(v["application"]), rule_version=v["rule_version"],
+        before=v["before"], after=v["after"], core_serial=(v["core"] or {}).get("core_serial", ""),
+        block=v["block"]) for v in cases], ["ledger_id"])
 
 
 def last_projected_block() -> int:

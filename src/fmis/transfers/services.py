@@ -158,11 +158,12 @@ def submit_join_request(*, user, identity_id: str, organisation: str, region: st
 
 
 def request_local_membership(*, user, region: str, organisation: str, role: str = "finance",
-                             suite: str | None = None) -> JoinRequest:
-    """Generate a member key pair in this installation's key store and ask to join with it."""
+                             suite: str | None = None, identity_id: str | None = None) -> JoinRequest:
+    """Generate a member key pair in this installation's key store and ask to join with it.
+    `identity_id` defaults to the region (finance) or the role and region (e.g. ``BANK990000``)."""
     suite = suite or _config().default_suite
     keys = generate_member_keys(suite)
-    identity_id = region if role == "finance" else f"{role.upper()}{region}"
+    identity_id = identity_id or (region if role == "finance" else f"{role.upper()}{region}")
     with transaction.atomic():
         jr = submit_join_request(user=user, identity_id=identity_id, organisation=organisation, region=region,
                                  role=role, suite=suite, public_key_hex=keys.public_key.hex(),

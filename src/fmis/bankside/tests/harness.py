@@ -58,7 +58,11 @@ class Harness:
         return self.state[f"bank/payment/{pid}"]
 
     def records(self) -> list[dict]:
-        return [v for k, v in self.state.items() if k.startswith(("bank/payment/", "bank/funding/"))]
+        """Every record carrying bookkeeping results: payments, fundings and exception cases."""
+        return [v for k, v in self.state.items() if k.startswith(("bank/payment/", "bank/funding/", "bank/case/"))]
+
+    def case(self, cid: str) -> dict:
+        return self.state[f"bank/case/{cid}"]
 
 
 def payment_args(n: int, **over) -> dict:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+from decimal import Decimal
 
 import openpyxl
 import pytest
 
 from fmis.bankside import functions as F_
+from fmis.bankside.models import CoreAccount, Payment, PreApplication
 from fmis.bankside.tests.test_projection import project_all, scenario
+from fmis.bankside.tests.test_services import DAY, env, info, setup_business  # noqa: F401
 
 ALL = [F_.MERCHANT_VIEW, F_.RULE_VIEW, F_.PRE_APPLICATION_VIEW, F_.PAYMENT_VIEW, F_.STATEMENT_VIEW]
 
@@ -77,3 +80,163 @@ def test_api_lists_and_statement_are_scoped(client, projected, make_role, make_u
     assert client.get("/api/v1/bankside/merchants").json()["count"] == 1
     client.force_login(make_user("none", roles=[make_role("N", [])]))
     assert client.get("/api/v1/bankside/payments").status_code == 403
+
+
+# --- the write screens and the API on a live local consortium ----------------------------------------------
+
+
+def _form(data: dict) -> dict:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in data.items() if v is not None}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_payment_entry_screen_shows_field_errors_then_records_the_payment(client, env):  # noqa: F811
+    setup_business(env)
+    client.force_login(env["op"])
+    r = client.post("/bankside/payments/new/", _form(info(40, amount="0.00")))
+    assert r.status_code == 200 and 'data-field="amount"' in r.text and "必须大于零" in r.text
+    r = client.post("/bankside/payments/new/", _form(info(40, merchant_no="NOPE")))
+    assert 'data-field="merchant_no"' in r.text and "未登记或不由本行代理" in r.text
+    assert not Payment.objects.exists()
+    r = client.post("/bankside/payments/new/", _form(info(40, amount=Decimal("88.80"))))
+    p = Payment.objects.get()
+    assert r.status_code == 302 and r["Location"] == f"/bankside/payments/{p.ledger_id}/"
+    r = client.get(r["Location"])
+    assert r.status_code == 200 and "88.80" in r.text and p.ledger_id in r.text and "增计" in r.text
+    r = client.post("/bankside/payments/new/", _form(info(41, bank_serial="S000040")))
+    assert 'data-field="bank_serial"' in r.text and "银行流水号" in r.text
+    # another bank's operator gets 404 for the detail, and sees nothing in the list
+    client.force_login(env["op2"])
+    assert client.get(f"/bankside/payments/{p.ledger_id}/").status_code == 404
+    assert "V000040" not in client.get("/bankside/payments/").text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_review_suspense_refund_execution_and_core_screens(client, env):  # noqa: F811
+    setup_business(env)
+    op, fin = env["op"], env["fin"]
+    client.force_login(op)
+    r = client.post("/bankside/pre-applications/new/", {"merchant_no": "M1", "business_type": "tax",
+                                                        "amount": "60.00", "currency": "CNY", "purpose": "个税"})
+    pre = PreApplication.objects.get()
+    assert r.status_code == 302 and pre.status == "submitted"
+    client.force_login(fin)
+    r = client.get("/bankside/review/")
+    assert pre.ledger_id[:12] in r.text
+    r = client.post(f"/bankside/pre-applications/{pre.ledger_id}/review/", {"decision": "reject", "comment": ""})
+    assert r.status_code == 302
+    pre.refresh_from_db()
+    assert pre.status == "submitted"  # a rejection without a comment is refused
+    client.post(f"/bankside/pre-applications/{pre.ledger_id}/review/", {"decision": "approve"})
+    pre.refresh_from_db()
+    assert pre.status == "approved"
+    client.force_login(env["city"])
+    assert client.get(f"/bankside/pre-applications/{pre.ledger_id}/").status_code == 404
+    # suspense payment and its refund
+    client.force_login(op)
+    client.post("/bankside/payments/new/", _form(info(42, payee_account="C2", budget_type="electricity",
+                                                      amount=Decimal("12.00"))))
+    p = Payment.objects.get(voucher_id="V000042")
+    r = client.get("/bankside/suspense/")
+    assert "V000042" in r.text
+    r = client.post(f"/bankside/payments/{p.ledger_id}/refund/", {"date": DAY.isoformat()})
+    p.refresh_from_db()
+    assert r.status_code == 302 and p.status == "paid"
+    assert "V000042" not in client.get("/bankside/suspense/").text
+    # core accounts: open with an opening balance, journal
+    r = client.post("/bankside/core/new/", {"account_no": "EXT-9", "name": "外部客户", "currency": "CNY",
+                                            "opening_balance": "10.50"})
+    assert r.status_code == 302 and CoreAccount.objects.get(account_no="EXT-9").balance == Decimal("10.50")
+    r = client.post("/bankside/core/new/", {"account_no": "EXT-9", "name": "重复", "currency": "CNY",
+                                            "opening_balance": "0"})
+    assert r.status_code == 200 and 'data-field="account_no"' in r.text
+    r = client.get("/bankside/core/")
+    assert "EXT-9" in r.text and f"refund-{p.ledger_id}" in r.text
+    client.force_login(fin)
+    assert client.get("/bankside/core/").status_code == 403  # the bank's core is not the finance side's
+    r = client.get("/bankside/execution/")
+    assert r.status_code == 200 and "990000001" in r.text and "12.00" in r.text
+    ws = openpyxl.load_workbook(io.BytesIO(client.get("/bankside/execution/?export=xlsx").content)).active
+    rows = list(ws.values)
+    assert rows[0][0] == "预算单位编码" and len(rows) == 2 and rows[1][4] == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_finance_screens_define_business_types_and_new_rule_versions(client, env):  # noqa: F811
+    setup_business(env)
+    client.force_login(env["fin"])
+    r = client.post("/bankside/business-types/new/", {"code": "net", "name": "网费", "budget_types": "net，phone"})
+    assert r.status_code == 302
+    assert "phone" in client.get("/bankside/business-types/").text
+    r = client.get("/bankside/rules/set/?merchant=M1&business_type=utilities")
+    assert "第 2 版" in r.text
+    r = client.post("/bankside/rules/set/", {"merchant_no": "M1", "business_type": "utilities",
+                                             "pre_application": "none", "limit": "99.00"})
+    assert r.status_code == 200 and 'data-field="reason"' in r.text
+    r = client.post("/bankside/rules/set/", {"merchant_no": "M1", "business_type": "utilities",
+                                             "pre_application": "none", "limit": "99.00", "reason": "限额",
+                                             "required_fields": ["purpose"]})
+    assert r.status_code == 302
+    r = client.get("/bankside/rules/?merchant=M1&history=1")
+    assert r.text.count("<tr>") == 1 + 3 and "限额" in r.text
+    screens = {"fin": ["merchants/", "business-types/", "business-types/new/", "rules/", "rules/set/",
+                       "pre-applications/", "review/", "payments/", "execution/", "statements/"],
+               "op": ["merchants/", "merchants/new/", "accounts/new/", "funds/new/", "pre-applications/",
+                      "pre-applications/new/", "payments/", "payments/new/", "suspense/", "core/", "core/new/",
+                      "execution/"]}
+    for who, urls in screens.items():
+        client.force_login(env[who])
+        for url in urls:
+            r = client.get(f"/bankside/{url}")
+            assert r.status_code == 200, (who, url)
+            if not url.endswith("new/") and url not in ("rules/set/", "statements/"):
+                assert client.get(f"/bankside/{url}?export=xlsx")["Content-Type"].startswith(
+                    "application/vnd.openxmlformats"), url
+    client.force_login(env["op"])
+    assert client.get("/bankside/rules/set/").status_code == 403
+    assert client.get("/bankside/review/").status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_api_posts_budget_information_and_reads_results(client, env):  # noqa: F811
+    import json
+
+    setup_business(env)
+    client.force_login(env["op"])
+    body = _form(info(50, amount="23.45"))
+    body["time"] = "10:11:12"
+    r = client.post("/api/v1/bankside/payments", json.dumps(body), content_type="application/json")
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["outcome"]["status"] == "valid" and out["payment"]["amount"] == "23.45"
+    assert {b["kind"] for b in out["payment"]["bookkeeping"]} == {"bank.decrease", "bank.increase"}
+    assert client.get("/api/v1/bankside/payments/by-voucher/V000050").json()["bank_serial"] == "S000050"
+    assert client.get("/api/v1/bankside/payments/by-serial/S000050").json()["voucher_id"] == "V000050"
+    r = client.post("/api/v1/bankside/payments", json.dumps(body), content_type="application/json")
+    problem = r.json()
+    assert r.status_code == 409 and problem["code"] == "bank.duplicate_serial" and problem["field"] == "bank_serial"
+    r = client.post("/api/v1/bankside/payments", json.dumps({**body, "voucher_id": "V9", "bank_serial": "S9",
+                                                             "amount": "-1"}), content_type="application/json")
+    assert r.status_code == 422 and r.json()["code"] == "bank.amount_invalid"
+    # the pre-application's review result is synchronised back to the bank
+    r = client.post("/api/v1/bankside/pre-applications", json.dumps(
+        {"merchant_no": "M1", "business_type": "tax", "amount": "5.00", "purpose": "个税"}),
+        content_type="application/json")
+    pid = r.json()["tx_id"]
+    assert client.get(f"/api/v1/bankside/pre-applications/{pid}").json()["status"] == "submitted"
+    client.force_login(env["fin"])
+    r = client.post(f"/api/v1/bankside/pre-applications/{pid}/review", json.dumps({"approve": True}),
+                    content_type="application/json")
+    assert r.status_code == 200 and r.json()["status"] == "valid"
+    client.force_login(env["op"])
+    assert client.get(f"/api/v1/bankside/pre-applications/{pid}").json()["status"] == "approved"
+    [row] = client.get("/api/v1/bankside/execution-summary").json()
+    assert (row["agency_code"], row["count"], row["paid"]) == ("990000001", 1, "23.45")
+    # out of scope: 404, never revealing that the id exists
+    client.force_login(env["op2"])
+    assert client.get("/api/v1/bankside/payments/by-voucher/V000050").status_code == 404
+    assert client.get(f"/api/v1/bankside/pre-applications/{pid}").status_code == 404
+    assert client.get("/api/v1/bankside/execution-summary").json() == []
+    r = client.post("/api/v1/bankside/payments", json.dumps({**body, "voucher_id": "V10", "bank_serial": "S10"}),
+                    content_type="application/json")
+    assert r.status_code == 422 and r.json()["field"] == "merchant_no"
