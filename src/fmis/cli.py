@@ -165,6 +165,7 @@ def _demo(args: list[str]) -> int:
 def _print_money_flow_guide(ns, local: str) -> None:
     from django.utils import timezone
 
+    from fmis.bankside import demo as bankside_demo
     from fmis.orgs.demo import DEMO_PASSWORD
     from fmis.treasury import demo as treasury_demo
 
@@ -180,6 +181,8 @@ def _print_money_flow_guide(ns, local: str) -> None:
      {base}/indicators/ 指标明细中可见“申请占用”“支付”变动；
   4. 单位会计在 {base}/accounting/vouchers/ 查看本单位账套自动生成的机制凭证；
   另：县级预算处 county1_budget 可在 {base}/indicators/ 分配待分指标 ZB{year}990101DF01。
+代理银行预算业务（联盟链）：银行经办 {bankside_demo.BANK_OPERATOR} 在 {base}/bankside/payments/new/ 录入预算信息；
+  国库处 prov_treasury 在 {base}/bankside/review/ 审核预申请，在 {base}/bankside/execution/ 查看执行情况。
 按 Ctrl-C 停止服务、模拟银行和发送队列。
 """, flush=True)
 

@@ -96,6 +96,7 @@ class RuleOut(Schema):
     required_fields: list[str]
     approver_region: str
     reason: str
+    exceptions: dict[str, str]
     block: int
 
     @staticmethod
@@ -284,6 +285,9 @@ class RuleIn(Schema):
     limit: Decimal | None = None
     required_fields: list[str] = []
     reason: str = ""
+    exceptions: dict[str, Literal["forbidden", "direct", "approval"]] = Field(
+        default_factory=dict, description="per exception flow (return, collection, correction, mistaken_refund); "
+                                          "kinds left out take the defaults")
 
 
 class ReviewIn(Schema):

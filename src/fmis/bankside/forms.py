@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from fmis.bankside.contracts import OPTIONAL_FIELDS
+from fmis.bankside.contracts import CASE_KINDS, DEFAULT_CASE_MODES, OPTIONAL_FIELDS
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
 FIELD_CHOICES = [
@@ -31,6 +31,9 @@ class BusinessTypeForm(forms.Form):
         return [b.strip() for b in self.cleaned_data["budget_types"].replace("，", ",").split(",") if b.strip()]
 
 
+CASE_MODE_CHOICES = [("direct", _("直接办理")), ("approval", _("须经财政审核")), ("forbidden", _("不允许"))]
+
+
 class RuleForm(forms.Form):
     merchant_no = forms.CharField(label=_("商户号"), max_length=60)
     business_type = forms.CharField(label=_("业务类型"), max_length=60)
@@ -39,6 +42,20 @@ class RuleForm(forms.Form):
     required_fields = forms.MultipleChoiceField(label=_("必填要素"), choices=FIELD_CHOICES, required=False,
                                                 widget=forms.CheckboxSelectMultiple)
     reason = forms.CharField(label=_("调整原因(修改现行规则时必填)"), max_length=200, required=False)
+    exc_return = forms.ChoiceField(label=_("资金退回"), choices=CASE_MODE_CHOICES, required=False,
+                                   initial=DEFAULT_CASE_MODES["return"])
+    exc_collection = forms.ChoiceField(label=_("委托收款"), choices=CASE_MODE_CHOICES, required=False,
+                                       initial=DEFAULT_CASE_MODES["collection"])
+    exc_correction = forms.ChoiceField(label=_("支付更正"), choices=CASE_MODE_CHOICES, required=False,
+                                       initial=DEFAULT_CASE_MODES["correction"])
+    exc_mistaken_refund = forms.ChoiceField(label=_("错缴资金退回"), choices=CASE_MODE_CHOICES, required=False,
+                                            initial=DEFAULT_CASE_MODES["mistaken_refund"])
+
+    def exceptions(self) -> dict[str, str]:
+        """The exception flows' settings (异常业务流程) from the cleaned form; one left blank takes
+        its default."""
+        out = {k: self.cleaned_data.pop(f"exc_{k}", "") for k in CASE_KINDS}
+        return {k: v for k, v in out.items() if v}
 
 
 class ReviewForm(forms.Form):

@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from fmis.iam.querysets import RestrictedQuerySet
 from fmis.platform.fields import MoneyField
@@ -87,6 +88,18 @@ class FlowRule(models.Model):
             models.UniqueConstraint(fields=["merchant", "business_type"], condition=Q(current=True),
                                     name="bankside_rule_one_current"),
         ]
+
+    @property
+    def exception_modes(self) -> list[tuple[str, str]]:
+        """The exception flows' settings of this version, labelled (defaults where unset)."""
+        from fmis.bankside.contracts import DEFAULT_CASE_MODES
+
+        kinds = {"return": _("资金退回"), "collection": _("委托收款"), "correction": _("支付更正"),
+                 "mistaken_refund": _("错缴资金退回")}
+        modes = {"direct": _("直接办理"), "approval": _("须经财政审核"), "forbidden": _("不允许")}
+        merged = {**DEFAULT_CASE_MODES, **(self.exceptions or {})}
+        return [(str(label), str(modes[merged[k]])) for k, label in kinds.items()]
+
 
 
 class PreApplication(models.Model):

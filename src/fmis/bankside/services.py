@@ -26,7 +26,14 @@ from django.utils import timezone
 
 from fmis.bankside import functions as F_
 from fmis.bankside import ledger
-from fmis.bankside.contracts import CORE_FIELDS, FIELD_LENGTHS, FLOW_KINDS, OPTIONAL_FIELDS
+from fmis.bankside.contracts import (
+    CASE_KINDS,
+    CASE_MODES,
+    CORE_FIELDS,
+    FIELD_LENGTHS,
+    FLOW_KINDS,
+    OPTIONAL_FIELDS,
+)
 from fmis.bankside.core_banking import CoreConflict, db_core
 from fmis.bankside.models import BusinessType, CoreAccount, FlowRule, Merchant, Payment, PreApplication
 from fmis.iam.permissions import require
@@ -325,10 +332,12 @@ def define_business_type(*, user, code: str, name: str, budget_types: list[str],
 
 def set_rule(*, user, merchant_no: str, business_type: str, pre_application: str = "none",
              limit: Decimal | None = None, required_fields: list[str] | tuple = (), reason: str = "",
-             region: str | None = None, apply: bool = True) -> Outcome:
+             exceptions: dict[str, str] | None = None, region: str | None = None, apply: bool = True) -> Outcome:
     """Set the flow rule (智能合约规则) of a merchant and business type: a new version supersedes the
     current one (a change needs a reason). The acting finance member's region reviews the
-    pre-applications under it."""
+    pre-applications and case applications under it. `exceptions` sets, per exception flow
+    (return / collection / correction / mistaken_refund), whether it is forbidden, direct or needs an
+    approved case application; kinds left out take the defaults (``contracts.DEFAULT_CASE_MODES``)."""
     errors = _Errors()
     merchant_no = _code(errors, merchant_no, "merchant_no")
     business_type = _code(errors, business_type, "business_type")
@@ -340,6 +349,12 @@ def set_rule(*, user, merchant_no: str, business_type: str, pre_application: str
         errors.add("args.invalid", "required_fields",
                    f"只能选择：{'、'.join(FIELD_LABELS[f] for f in OPTIONAL_FIELDS)}")
     reason = _text(errors, reason, "reason", required=False, max_len=200)
+    exceptions = dict(exceptions or {})
+    for kind, mode in exceptions.items():
+        if kind not in CASE_KINDS:
+            errors.add("args.invalid", "exceptions", f"没有这种异常业务：{kind}（可为 {'、'.join(CASE_KINDS)}）")
+        elif mode not in CASE_MODES:
+            errors.add("args.invalid", f"exceptions.{kind}", f"{kind} 的流程须为 forbidden / direct / approval")
     if merchant_no and not Merchant.objects.restrict(user, F_.RULE_SET).filter(merchant_no=merchant_no).exists():
         errors.add("bank.merchant_unknown", "merchant_no", f"{merchant_no} 未登记")
     if business_type and not BusinessType.objects.filter(code=business_type).exists():
@@ -352,6 +367,8 @@ def set_rule(*, user, merchant_no: str, business_type: str, pre_application: str
     acting = ledger.acting_finance(user, F_.RULE_SET, region)
     args = {"merchant_no": merchant_no, "business_type": business_type, "pre_application": pre_application,
             "limit": limit_fen, "required_fields": sorted(fields), "reason": reason}
+    if exceptions:
+        args["exceptions"] = exceptions
     return _send(user=user, acting=acting, function="bankside.set_rule", args=args, action="bankside.rule.set",
                  repr_=f"流程规则 {merchant_no}/{business_type}", apply=apply)
 

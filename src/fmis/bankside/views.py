@@ -179,11 +179,13 @@ def rule_set(request):
     initial = {"merchant_no": m, "business_type": b}
     if current is not None:
         initial.update(pre_application=current.pre_application, limit=current.limit,
-                       required_fields=current.required_fields)
+                       required_fields=current.required_fields,
+                       **{f"exc_{k}": v for k, v in (current.exceptions or {}).items()})
     form = forms.RuleForm(request.POST or None, initial=initial)
 
     def action(d):
-        out = services.set_rule(user=request.user, **d)
+        exceptions = form.exceptions()  # taken out of `d`
+        out = services.set_rule(user=request.user, exceptions=exceptions, **d)
         _ledger_ok(request, out, _("流程规则已生效"))
         return d
 

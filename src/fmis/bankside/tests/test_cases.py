@@ -326,3 +326,27 @@ def test_parallel_returns_of_one_payment_never_exceed_what_was_paid(people):
     assert set(results) <= {"valid", "pending", "bank.over_return"}
     st = selectors.statement(user=bank, account_no="C1", day=DAY, previous_days=2)
     assert st.closing == 18_000 - 9_000 and statements.reconcile(st, ledger_records()) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_finance_configures_the_exception_flows_per_rule_through_the_service(people, make_role, make_user):
+    from fmis.bankside import services
+    from fmis.bankside.models import FlowRule
+
+    bank = people["bank"]
+    rules = make_role("rules_div", [F_.RULE_SET, F_.RULE_VIEW], rules=[("region", "own_region_tree", [])])
+    fin = make_user("fin_rules", [rules], region=people["fin"].region)
+    refused(ValidationFailed, "args.invalid", services.set_rule, user=fin, merchant_no="M1",
+            business_type="utilities", exceptions={"return": "sometimes"}, reason="调整")
+    refused(ValidationFailed, "args.invalid", services.set_rule, user=fin, merchant_no="M1",
+            business_type="utilities", exceptions={"refund_everything": "direct"}, reason="调整")
+    out = services.set_rule(user=fin, merchant_no="M1", business_type="utilities", reason="退回须审核、禁止委托收款",
+                            exceptions={"return": "approval", "collection": "forbidden"})
+    assert out.status == "valid"
+    rule = FlowRule.objects.get(merchant__merchant_no="M1", business_type__code="utilities", current=True)
+    assert rule.exceptions == {"return": "approval", "collection": "forbidden", "correction": "approval",
+                               "mistaken_refund": "approval"}
+    assert dict(rule.exception_modes)["资金退回"] == "须经财政审核"
+    # a return now needs an approved case application
+    refused(DomainError, "bank.case_application_required", cases.return_payment, user=bank, payment=pid("V1"),
+            amount=Decimal("1.00"), date=DAY, bank_serial="R9", reason="退票")

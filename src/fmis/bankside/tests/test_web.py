@@ -175,10 +175,14 @@ def test_finance_screens_define_business_types_and_new_rule_versions(client, env
     assert r.status_code == 200 and 'data-field="reason"' in r.text
     r = client.post("/bankside/rules/set/", {"merchant_no": "M1", "business_type": "utilities",
                                              "pre_application": "none", "limit": "99.00", "reason": "限额",
-                                             "required_fields": ["purpose"]})
+                                             "required_fields": ["purpose"], "exc_return": "forbidden",
+                                             "exc_correction": "direct"})
     assert r.status_code == 302
     r = client.get("/bankside/rules/?merchant=M1&history=1")
     assert r.text.count("<tr>") == 1 + 3 and "限额" in r.text
+    assert "资金退回：不允许" in r.text and "支付更正：直接办理" in r.text and "委托收款：直接办理" in r.text
+    form = client.get("/bankside/rules/set/?merchant=M1&business_type=utilities").text  # the next version
+    assert '<option value="forbidden" selected>' in form
     screens = {"fin": ["merchants/", "business-types/", "business-types/new/", "rules/", "rules/set/",
                        "pre-applications/", "review/", "payments/", "execution/", "statements/"],
                "op": ["merchants/", "merchants/new/", "accounts/new/", "funds/new/", "pre-applications/",
