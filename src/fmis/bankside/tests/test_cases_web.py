@@ -97,11 +97,15 @@ def test_screens_list_submit_and_review(people, client):
     assert client.post(f"/bankside/cases/applications/{app.ledger_id}/review/",
                        {"decision": "approved"}).status_code == 403  # the bank does not review
 
+    assert 'data-testid="bankside-reminder"' not in client.get("/").content.decode()  # the bank reviews nothing
     client.force_login(fin)
+    home = client.get("/").content.decode()
+    assert 'data-testid="bankside-reminder"' in home and "异常业务申请 1 笔" in home
     listing = client.get("/bankside/cases/applications/").content.decode()
     assert f"review-{app.ledger_id}" in listing
     client.post(f"/bankside/cases/applications/{app.ledger_id}/review/", {"decision": "approved"})
     assert CaseApplication.objects.get().status == "approved"
+    assert 'data-testid="bankside-reminder"' not in client.get("/").content.decode()
     x = client.get("/bankside/cases/applications/?export=xlsx")
     assert x.status_code == 200 and x["Content-Type"].startswith("application/vnd.openxmlformats")
     assert client.get("/bankside/cases/new/return/").status_code == 403  # finance books no returns

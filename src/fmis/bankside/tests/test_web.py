@@ -121,6 +121,7 @@ def test_review_suspense_refund_execution_and_core_screens(client, env):  # noqa
     pre = PreApplication.objects.get()
     assert r.status_code == 302 and pre.status == "submitted"
     client.force_login(fin)
+    assert "预申请 1 笔" in client.get("/").text  # the home page reminds the reviewer
     r = client.get("/bankside/review/")
     assert pre.ledger_id[:12] in r.text
     r = client.post(f"/bankside/pre-applications/{pre.ledger_id}/review/", {"decision": "reject", "comment": ""})
@@ -130,6 +131,7 @@ def test_review_suspense_refund_execution_and_core_screens(client, env):  # noqa
     client.post(f"/bankside/pre-applications/{pre.ledger_id}/review/", {"decision": "approve"})
     pre.refresh_from_db()
     assert pre.status == "approved"
+    assert 'data-testid="bankside-reminder"' not in client.get("/").text
     client.force_login(env["city"])
     assert client.get(f"/bankside/pre-applications/{pre.ledger_id}/").status_code == 404
     # suspense payment and its refund
