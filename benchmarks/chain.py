@@ -77,6 +77,49 @@ def pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, round(p / 100 * (len(s) - 1)))]
 
 
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a process has used so far; 0 once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuMeter:
+    """CPU used by each part of a run between two snapshots: the node processes, the database
+    backends serving the nodes and the orderer (by database name), the NATS servers, this client
+    process. Reads /proc, so the figures exist only where the database server runs on this machine."""
+
+    def __init__(self, admin: str, nodes: list[int], nats: list[int]):
+        self.admin, self.nodes, self.nats = admin, nodes, nats
+        self.start = self._take()
+
+    def _backends(self) -> dict[int, str]:
+        try:
+            with psycopg.connect(self.admin, autocommit=True) as conn:
+                rows = conn.execute("SELECT pid, datname FROM pg_stat_activity WHERE datname LIKE 'bench_chain_%%' "
+                                    "AND pid <> pg_backend_pid()").fetchall()
+        except psycopg.Error:
+            return {}
+        return {pid: name for pid, name in rows}
+
+    def _take(self) -> dict[str, dict[int, float]]:
+        snap: dict[str, dict[int, float]] = {"nodes": {p: proc_cpu(p) for p in self.nodes},
+                                             "orderer": {p: proc_cpu(p) for p in self.nats},
+                                             "node_db": {}, "client": {0: time.process_time()}}
+        for pid, name in self._backends().items():
+            part = "orderer" if name in ("bench_chain_ord", "bench_chain_raw") else "node_db"
+            snap[part][pid] = proc_cpu(pid)
+        return snap
+
+    def stop(self) -> dict[str, float]:
+        end = self._take()
+        return {part: sum(max(0.0, v - self.start[part].get(pid, 0.0)) for pid, v in end[part].items())
+                for part in end}
+
+
 def consortium_for(suite: str, nodes: int, block_max: int = 500):
     specs = [MemberSpec("990000", "示例省财政厅", "990000", "province", "finance", suite),
              MemberSpec("990100", "一市财政局", "990100", "city", "finance", suite)]
@@ -124,6 +167,9 @@ class PgBackend:
     def client(self, spec: str, config: dict) -> Orderer:
         return PgOrderer(spec.partition(":")[2], install=False)
 
+    def server_pids(self) -> list[int]:
+        return []  # the orderer's database backends are counted by database name
+
     def close(self) -> None:
         for name in self.made:
             dbutil.drop_database(self.admin, name)
@@ -150,8 +196,28 @@ class NatsBackend:
     def client(self, spec: str, config: dict) -> Orderer:
         return make_orderer(spec, config)
 
+    def server_pids(self) -> list[int]:
+        return [s.process.pid for s in self.cluster.servers if s.process and s.process.poll() is None]
+
     def close(self) -> None:
         self.cluster.stop()
+
+
+# a node process under cProfile counting CPU time of its main thread: argv = output file, noded's arguments
+PROFILED_NODE = """
+import cProfile, runpy, sys, time
+out = sys.argv[1]
+sys.argv = ["noded", *sys.argv[2:]]
+profile = cProfile.Profile(time.thread_time)
+profile.enable()
+try:
+    runpy.run_module("fmis.transfers.ledger.noded", run_name="__main__")
+except SystemExit:
+    pass
+finally:
+    profile.disable()
+    profile.dump_stats(out)
+"""
 
 
 def submit_all(make_client: Callable[[], Orderer], items: list[tuple[bytes, str]], clients: int, batch: int,
@@ -213,7 +279,7 @@ def wait_committed(dsns: list[str], count: int, timeout: float) -> None:
 
 
 def e2e(admin: str, backend, suite: str, nodes: int, txs: int, clients: int, batch: int, workdir: str,
-        rate: float = 0.0) -> dict:
+        rate: float = 0.0, cosign_interval: float = 0.0, node_profile: str = "") -> dict:
     c = consortium_for(suite, nodes)
     spec, config = backend.order("ord")
     node_dsns = [dbutil.create_database(admin, f"bench_chain_n{i}", replace=True) for i in range(nodes)]
@@ -223,9 +289,11 @@ def e2e(admin: str, backend, suite: str, nodes: int, txs: int, clients: int, bat
     for i, dsn in enumerate(node_dsns):
         key = os.path.join(workdir, f"n{i}.json")
         write_key_file(key, c.members[i % len(c.members)].signer)
-        procs.append(subprocess.Popen([sys.executable, "-m", "fmis.transfers.ledger.noded", "--dsn", dsn,
+        run = ["-c", PROFILED_NODE, node_profile] if node_profile and i == 0 else ["-m", "fmis.transfers.ledger.noded"]
+        procs.append(subprocess.Popen([sys.executable, *run, "--dsn", dsn,
                                        "--orderer", spec, "--orderer-config", json.dumps(config),
-                                       "--key-file", key, "--cut-after", "0.05"],
+                                       "--key-file", key, "--cut-after", "0.05",
+                                       *(["--cosign-interval", str(cosign_interval)] if cosign_interval else [])],
                                       env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
                                       stderr=subprocess.DEVNULL))
     try:
@@ -243,8 +311,10 @@ def e2e(admin: str, backend, suite: str, nodes: int, txs: int, clients: int, bat
         items = presign(c, a.tx_id, txs)
         sign_s = time.perf_counter() - t_sign
         size = statistics.mean(len(w) for w, _ in items)
+        meter = CpuMeter(admin, [p.pid for p in procs], backend.server_pids())
         started = submit_all(lambda: backend.client(spec, config), items, clients, batch, rate)
         wait_committed(node_dsns, 3 + txs, 600)
+        cpu = meter.stop()
         commits: dict[str, float] = {}
         heads = []
         invalid = 0
@@ -268,7 +338,7 @@ def e2e(admin: str, backend, suite: str, nodes: int, txs: int, clients: int, bat
         return {"suite": suite, "nodes": nodes, "txs": txs, "clients": clients, "batch": batch,
                 "tps": txs / (last - first), "p50": pct(lat, 50), "p99": pct(lat, 99), "invalid": invalid,
                 "blocks": blocks[0], "avg_block": float(blocks[1] or 0), "size": size, "sign_s": sign_s,
-                "identical": True}
+                "identical": True, "cpu_us": {part: v / txs * 1e6 for part, v in cpu.items()}}
     finally:
         for p in procs:
             p.terminate()
@@ -332,6 +402,125 @@ def verify_bench(admin: str, n: int, proofs_n: int) -> dict:
             "proof_ms": proof_ms}
 
 
+def print_run(ns, res: dict) -> None:
+    offered = f"offered {ns.rate:.0f}/s" if ns.rate else "offered max"
+    print(f"{res['suite']:8} nodes={res['nodes']} txs={res['txs']} clients={ns.clients} batch={ns.batch} "
+          f"cosign every {f'{ns.cosign_interval:g} s' if ns.cosign_interval else 'block'} "
+          f"{offered}: {res['tps']:8.0f} committed tx/s, p50 {res['p50'] * 1000:6.0f} ms, "
+          f"p99 {res['p99'] * 1000:6.0f} ms; raw orderer {res['raw']:7.0f} msg/s "
+          f"(ratio {res['tps'] / res['raw']:.2f}); {res['blocks']} blocks of "
+          f"{res['avg_block']:.0f} tx; envelope {res['size']:.0f} B; invalid {res['invalid']}; "
+          f"nodes identical; load average {res['load']:.1f}", flush=True)
+    cu = res["cpu_us"]
+    total = sum(cu.values())
+    print(f"    CPU per committed tx: node processes {cu['nodes']:.0f} us ({cu['nodes'] / res['nodes']:.0f} "
+          f"per node), their database backends {cu['node_db']:.0f} us, orderer "
+          f"{cu['orderer']:.0f} us, client {cu['client']:.0f} us; total {total:.0f} us -> "
+          f"{os.cpu_count()} cores would carry {os.cpu_count() * 1e6 / total:.0f} tx/s",
+          flush=True)
+
+
+def print_median(ns, runs: list[dict]) -> None:
+    med = statistics.median
+    r0 = runs[0]
+    cpu = {part: med(r["cpu_us"][part] for r in runs) for part in r0["cpu_us"]}
+    offered = f"offered {ns.rate:.0f}/s" if ns.rate else "offered max"
+    each = ", ".join(f"{r['tps']:.0f}" for r in runs)
+    print(f"MEDIAN of {len(runs)}: {r0['suite']} nodes={r0['nodes']} {offered}: "
+          f"{med(r['tps'] for r in runs):.0f} committed tx/s (runs {each}), "
+          f"p50 {med(r['p50'] for r in runs) * 1000:.0f} ms, p99 {med(r['p99'] for r in runs) * 1000:.0f} ms, "
+          f"raw orderer {med(r['raw'] for r in runs):.0f} msg/s, CPU per tx {sum(cpu.values()):.0f} us "
+          f"(nodes {cpu['nodes']:.0f}, node databases {cpu['node_db']:.0f}, orderer {cpu['orderer']:.0f}, "
+          f"client {cpu['client']:.0f}), load average {med(r['load'] for r in runs):.1f}", flush=True)
+
+
+class Phases:
+    """Exclusive wall and CPU time per phase: wrapped functions charge their time to their phase,
+    minus what the functions they call charge to theirs."""
+
+    def __init__(self):
+        self.wall: dict[str, float] = {}
+        self.cpu: dict[str, float] = {}
+        self.stack: list[str] = []
+        self.mark = (time.perf_counter(), time.thread_time())
+
+    def charge(self) -> None:
+        now = (time.perf_counter(), time.thread_time())
+        top = self.stack[-1] if self.stack else "other (loop, block assembly)"
+        self.wall[top] = self.wall.get(top, 0.0) + now[0] - self.mark[0]
+        self.cpu[top] = self.cpu.get(top, 0.0) + now[1] - self.mark[1]
+        self.mark = now
+
+    def wrap(self, phase: str, fn: Callable) -> Callable:
+        def timed(*args, **kwargs):
+            self.charge()
+            self.stack.append(phase)
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.charge()
+                self.stack.pop()
+
+        return timed
+
+    def patch(self, phase: str, owner, name: str) -> None:
+        if hasattr(owner, name):
+            setattr(owner, name, self.wrap(phase, getattr(owner, name)))
+
+
+def profile_node(admin: str, suite: str, n: int) -> tuple[dict, dict, float]:
+    """One node, in this process, applying `n` expenditure transactions already in a PostgreSQL
+    order (full blocks, no co-signing): exclusive wall and CPU seconds per phase."""
+    import fmis.platform.crypto as crypto_mod
+    import fmis.transfers.ledger.executor as executor_mod
+    import fmis.transfers.ledger.merkle as merkle_mod
+    import fmis.transfers.ledger.node as node_mod
+
+    c = consortium_for(suite, 4)
+    ord_dsn = dbutil.create_database(admin, "bench_chain_vord", replace=True)
+    dsn = dbutil.create_database(admin, "bench_chain_vnode", replace=True)
+    o = PgOrderer(ord_dsn)
+    o.submit(c.genesis, msg_id="genesis")
+    prov, city = c.member("990000").signer, c.member("990100").signer
+    a = c.tx(prov, "transfers.allocate", {
+        "from_region": "990000", "to_region": "990100", "amount": 10**15, "fund_code": "ZD", "direct": True,
+        "func_code": "2080801", "purpose": "bench", "doc_no": "B-1", "fiscal_year": 2026})
+    r = c.tx(city, "transfers.receive", {"allocation": a.tx_id})
+    o.submit_many([(a.wire, a.tx_id), (r.wire, r.tx_id)])
+    node = Node(dsn=dsn, orderer=o, signer=c.members[0].signer, cut_after=0.0, cosign=False)
+    node.catch_up(idle_rounds=2, timeout=0.05)
+    items = presign(c, a.tx_id, n)
+    for i in range(0, n, 2000):
+        o.submit_many(items[i:i + 2000])
+    ph = Phases()
+    ph.patch("read the order", node.orderer, "read")
+    ph.patch("classify", node_mod, "_classify")
+    ph.patch("decode envelope", executor_mod, "parse")
+    ph.patch("signature check", crypto_mod, "verify")
+    ph.patch("certificate, role, nonce checks", node.executor, "_execute_one")
+    for code, fn in list(node.executor.contracts.functions.items()):
+        node.executor.contracts.functions[code] = ph.wrap("contract", fn)
+    ph.patch("state and nonce reads (SQL)", node.store, "load_state")
+    ph.patch("state and nonce reads (SQL)", node.store, "used_nonces")
+    for name in ("leaf_data", "leaf_hashes", "state_root", "block_hash", "root_of"):
+        ph.patch("hashing (leaves, Merkle, state, block)", node_mod, name)
+    ph.patch("hashing (leaves, Merkle, state, block)", merkle_mod.Frontier, "append")
+    ph.patch("SQL writes", node.store, "write_block")
+    ph.patch("commit", node.conn, "commit")
+    t0 = time.perf_counter()
+    ph.mark = (t0, time.thread_time())
+    node.catch_up(idle_rounds=2, timeout=0.05, max_seconds=3600)
+    ph.charge()
+    wall = time.perf_counter() - t0
+    applied = node.frontier.size - 3
+    node.close()
+    o.close()
+    for name in ("bench_chain_vord", "bench_chain_vnode"):
+        dbutil.drop_database(admin, name)
+    return ({k: v / applied * 1e6 for k, v in ph.wall.items()}, {k: v / applied * 1e6 for k, v in ph.cpu.items()},
+            applied / wall)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--orderer", choices=["pg", "nats"], default="pg",
@@ -343,12 +532,28 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--rate", type=float, default=0.0,
                     help="offered load in envelopes/s (default: as fast as the clients go)")
+    ap.add_argument("--runs", type=int, default=1, help="repeat each end-to-end measurement; prints the median")
+    ap.add_argument("--cosign-interval", type=float, default=0.0,
+                    help="the nodes' checkpoint interval in seconds of order time (0: a checkpoint per block)")
+    ap.add_argument("--node-profile", default="", metavar="FILE",
+                    help="run the first node under cProfile (CPU time) and write its statistics to FILE (pstats)")
     ap.add_argument("--verify-txs", type=int, default=100_000)
     ap.add_argument("--proofs", type=int, default=1000)
     ap.add_argument("--skip-e2e", action="store_true")
     ap.add_argument("--skip-verify", action="store_true")
+    ap.add_argument("--profile", type=int, default=0, metavar="N",
+                    help="only profile one node applying N transactions per suite (phases, us per tx)")
     ns = ap.parse_args()
     admin = admin_dsn()
+    if ns.profile:
+        for suite in ns.suites.split(","):
+            wall, cpu, rate = profile_node(admin, suite, ns.profile)
+            print(f"{suite}: one node applied {ns.profile} transactions at {rate:.0f} tx/s "
+                  f"(load average {os.getloadavg()[0]:.1f}); per transaction:", flush=True)
+            for phase in sorted(wall, key=wall.get, reverse=True):
+                print(f"    {phase:40} {wall[phase]:7.1f} us wall {cpu[phase]:7.1f} us CPU", flush=True)
+            print(f"    {'total':40} {sum(wall.values()):7.1f} us wall {sum(cpu.values()):7.1f} us CPU", flush=True)
+        return
     if not ns.skip_e2e:
         with tempfile.TemporaryDirectory() as workdir:
             backend = NatsBackend(workdir) if ns.orderer == "nats" else PgBackend(admin)
@@ -357,15 +562,16 @@ def main() -> None:
             try:
                 for suite in ns.suites.split(","):
                     for n in [int(x) for x in ns.nodes.split(",")]:
-                        res = e2e(admin, backend, suite, n, ns.txs, ns.clients, ns.batch, workdir, ns.rate)
-                        raw = raw_orderer(backend, ns.txs, ns.clients, ns.batch, res["size"])
-                        offered = f"offered {ns.rate:.0f}/s" if ns.rate else "offered max"
-                        print(f"{suite:8} nodes={n} txs={res['txs']} clients={ns.clients} batch={ns.batch} "
-                              f"{offered}: {res['tps']:8.0f} committed tx/s, p50 {res['p50'] * 1000:6.0f} ms, "
-                              f"p99 {res['p99'] * 1000:6.0f} ms; raw orderer {raw:7.0f} msg/s "
-                              f"(ratio {res['tps'] / raw:.2f}); {res['blocks']} blocks of "
-                              f"{res['avg_block']:.0f} tx; envelope {res['size']:.0f} B; invalid {res['invalid']}; "
-                              f"nodes identical", flush=True)
+                        runs = []
+                        for _ in range(ns.runs):
+                            res = e2e(admin, backend, suite, n, ns.txs, ns.clients, ns.batch, workdir, ns.rate,
+                                      ns.cosign_interval, ns.node_profile)
+                            res["raw"] = raw_orderer(backend, ns.txs, ns.clients, ns.batch, res["size"])
+                            res["load"] = os.getloadavg()[0]
+                            print_run(ns, res)
+                            runs.append(res)
+                        if len(runs) > 1:
+                            print_median(ns, runs)
             finally:
                 backend.close()
     if not ns.skip_verify:

@@ -9,7 +9,9 @@ differently on two nodes.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+from collections.abc import Callable
 from typing import Any
 
 import rfc8785
@@ -66,9 +68,13 @@ def canonical(value: Any) -> bytes:
     standard library's sorted, compact, non-ASCII-escaping encoder produces exactly the RFC 8785
     bytes, except for key order when a key holds characters outside the BMP: those go through the
     ``rfc8785`` package. The tests compare both encoders on generated values."""
-    if _scan(value):
-        return rfc8785.dumps(value)
-    return _dumps(value).encode("utf-8")
+    try:
+        if _scan(value):
+            return rfc8785.dumps(value)
+        return _dumps(value).encode("utf-8")
+    except (UnicodeEncodeError, rfc8785.CanonicalizationError):
+        # a lone surrogate (e.g. parsed from "\ud800"): no UTF-8 form, refused like any malformed value
+        raise EncodingError("strings must be valid Unicode (no lone surrogates)") from None
 
 
 def canonical_reference(value: Any) -> bytes:
@@ -100,6 +106,20 @@ def decode(data: bytes | str) -> Any:
         raise EncodingError(f"not JSON: {exc}") from None
 
 
+def decode_canonical(data: bytes) -> Any | None:
+    """The value `data` encodes if `data` is exactly its canonical encoding, else None.
+
+    The fast path for what the ledger itself wrote: the standard parser without the per-object
+    duplicate-key hook, then one comparison with the re-encoding (a text with a duplicate key, a
+    float or any other non-canonical form never equals the re-encoding of what it parses to). For
+    None, ``decode`` gives the value or the precise error."""
+    try:
+        value = json.loads(data)  # a float or NaN parses, then ``canonical`` refuses it
+        return value if canonical(value) == data else None
+    except (ValueError, TypeError, RecursionError):
+        return None
+
+
 def is_canonical(data: bytes) -> bool:
     try:
         return canonical(decode(data)) == bytes(data)
@@ -107,10 +127,36 @@ def is_canonical(data: bytes) -> bool:
         return False
 
 
+def _hash_function(name: str) -> Callable[[bytes], bytes]:
+    """The fastest implementation of `name` here: hashlib's (OpenSSL) when it has the algorithm,
+    else the platform's. The tests check both give the same digests."""
+    if name in hashlib.algorithms_available:
+        try:
+            hashlib.new(name, b"")
+        except ValueError:
+            pass
+        else:
+            if name == "sha256":
+                sha256 = hashlib.sha256
+                return lambda data: sha256(data).digest()
+            new = hashlib.new
+            return lambda data: new(name, data).digest()
+    return lambda data: digest(name, data)
+
+
+HASH_FUNCTIONS: dict[str, Callable[[bytes], bytes]] = {name: _hash_function(name) for name in HASHES}
+
+
+def hash_function(hash_name: str) -> Callable[[bytes], bytes]:
+    """bytes -> digest for the consortium hash `hash_name` (bind it once, call it per item)."""
+    try:
+        return HASH_FUNCTIONS[hash_name]
+    except KeyError:
+        raise ValueError(f"unknown hash {hash_name!r}") from None
+
+
 def hash_bytes(hash_name: str, data: bytes) -> bytes:
-    if hash_name not in HASHES:
-        raise ValueError(f"unknown hash {hash_name!r}")
-    return digest(hash_name, data)
+    return hash_function(hash_name)(bytes(data))
 
 
 def b64(data: bytes) -> str:

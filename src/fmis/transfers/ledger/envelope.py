@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from fmis.platform import crypto
-from fmis.transfers.ledger.encoding import EncodingError, b64, canonical, decode, hash_bytes, unb64
+from fmis.transfers.ledger.encoding import (
+    EncodingError,
+    b64,
+    canonical,
+    decode,
+    decode_canonical,
+    hash_bytes,
+    unb64,
+)
 
 BODY_KEYS = {"consortium", "contract", "function", "args", "creator", "nonce", "timestamp"}
 
@@ -71,8 +79,15 @@ def tx_id_of(hash_name: str, body: dict) -> str:
 def parse(data: bytes, hash_name: str) -> tuple[str, Any]:
     """(type, object) of an ordered message; for a transaction the object is a ``Tx``.
 
-    Raises EncodingError for anything malformed: the node records it as an invalid message."""
-    msg = decode(data)
+    Raises EncodingError for anything malformed: the node records it as an invalid message.
+    An envelope that is already canonical (as ``make_tx`` writes them) is parsed once and its
+    signed body is the slice of it between ``{"body":`` and ``,"sig":``; any other is decoded
+    strictly and its body re-encoded. Both give the same ``Tx``."""
+    data = bytes(data)
+    msg = decode_canonical(data)
+    wire_is_canonical = msg is not None
+    if msg is None:
+        msg = decode(data)
     if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
         raise EncodingError("message without a type")
     kind = msg["type"]
@@ -86,8 +101,10 @@ def parse(data: bytes, hash_name: str) -> tuple[str, Any]:
             raise EncodingError("malformed transaction")
         if not isinstance(sig, str):
             raise EncodingError("malformed signature")
-        body_bytes = canonical(body)
-        return kind, Tx(hash_bytes(hash_name, body_bytes).hex(), body, unb64(sig), body_bytes, bytes(data))
+        body_bytes = _body_of_canonical(data, sig) if wire_is_canonical else None
+        if body_bytes is None:
+            body_bytes = canonical(body)
+        return kind, Tx(hash_bytes(hash_name, body_bytes).hex(), body, unb64(sig), body_bytes, data)
     if kind == "cut":
         if not isinstance(msg.get("block"), int):
             raise EncodingError("malformed marker")
@@ -102,6 +119,20 @@ def parse(data: bytes, hash_name: str) -> tuple[str, Any]:
             raise EncodingError("malformed genesis")
         return kind, msg
     raise EncodingError(f"unknown message type {kind!r}")
+
+
+_TX_HEAD = b'{"body":'
+
+
+def _body_of_canonical(data: bytes, sig: str) -> bytes | None:
+    """canonical(body) cut out of a canonical transaction envelope: RFC 8785 encodes an object
+    member by member, so the canonical envelope is ``{"body":`` + canonical(body) + ``,"sig":`` +
+    the signature string + ``,"type":"tx"}``. A signature string that JSON escapes would not
+    match the tail built here: the caller then encodes the body."""
+    tail = b',"sig":"' + sig.encode() + b'","type":"tx"}'
+    if data.startswith(_TX_HEAD) and data.endswith(tail) and len(data) > len(_TX_HEAD) + len(tail):
+        return data[len(_TX_HEAD):len(data) - len(tail)]
+    return None
 
 
 def cut_marker(block: int, after_seq: int = 0) -> tuple[bytes, str]:

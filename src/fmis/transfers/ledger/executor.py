@@ -9,13 +9,14 @@ database directly: state comes through ``StateView``'s loader, replay protection
 
 from __future__ import annotations
 
+import base64
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from fmis.platform import crypto
 from fmis.transfers.ledger import contracts, membership
-from fmis.transfers.ledger.encoding import EncodingError, b64, canonical, hash_bytes
+from fmis.transfers.ledger.encoding import MAX_SAFE_INT, EncodingError, b64, canonical, hash_bytes
 from fmis.transfers.ledger.envelope import Tx, parse
 from fmis.transfers.ledger.merkle import Hasher
 
@@ -145,8 +146,16 @@ class TxResult:
 
 
 def leaf_data(block: int, result: TxResult) -> bytes:
-    """What the Merkle log commits to for one transaction: its exact envelope and its outcome."""
-    return canonical({"block": block, "envelope": b64(result.wire), "valid": result.valid, "reason": result.reason})
+    """What the Merkle log commits to for one transaction: its exact envelope and its outcome,
+    ``canonical({"block": …, "envelope": base64, "reason": …, "valid": …})``. The usual case is
+    written directly in the canonical form (keys in order, base64 needs no escaping, the reason
+    encoded as ``canonical`` encodes a string); the tests compare it with ``canonical``."""
+    valid, reason = result.valid, result.reason
+    if type(block) is int and -MAX_SAFE_INT <= block <= MAX_SAFE_INT and type(reason) is str \
+            and (valid is True or valid is False):
+        return b'{"block":%d,"envelope":"%s","reason":%s,"valid":%s}' % (
+            block, base64.b64encode(result.wire), canonical(reason), b"true" if valid else b"false")
+    return canonical({"block": block, "envelope": b64(result.wire), "valid": valid, "reason": reason})
 
 
 def block_header(*, number: int, prev_hash: bytes, tx_root: bytes, tx_count: int, log_size: int, log_root: bytes,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from fmis.transfers.ledger.encoding import hash_bytes
+from fmis.transfers.ledger.encoding import hash_function
 
 
 class ProofError(ValueError):
@@ -33,14 +33,17 @@ def largest_power_of_two_below(n: int) -> int:
 class Hasher:
     name: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash_function(self.name))
+
     def empty(self) -> bytes:
-        return hash_bytes(self.name, b"")
+        return self._hash(b"")
 
     def leaf(self, data: bytes) -> bytes:
-        return hash_bytes(self.name, b"\x00" + bytes(data))
+        return self._hash(b"\x00" + bytes(data))
 
     def node(self, left: bytes, right: bytes) -> bytes:
-        return hash_bytes(self.name, b"\x01" + left + right)
+        return self._hash(b"\x01" + left + right)
 
 
 # --- pure range arithmetic ------------------------------------------------------------------

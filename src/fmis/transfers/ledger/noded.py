@@ -57,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--orderer-config", default="{}", help="JSON keyword arguments for a factory orderer")
     p.add_argument("--key-file", default="", help="the member key that signs checkpoints")
     p.add_argument("--cut-after", type=float, default=0.2, help="seconds before asking for a block to be cut")
+    p.add_argument("--cosign-interval", type=float, default=0.0,
+                   help="sign a checkpoint once per this many seconds of order time (0: after every block)")
     ns = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s node %(message)s")
     stop = threading.Event()
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     orderer = make_orderer(ns.orderer, json.loads(ns.orderer_config))
     try:
         run_node(dsn=ns.dsn, orderer=orderer, signer=read_key_file(ns.key_file) if ns.key_file else None,
-                 stop=stop, cut_after=ns.cut_after)
+                 stop=stop, cut_after=ns.cut_after, cosign_interval=ns.cosign_interval)
     finally:
         orderer.close()
     return 0

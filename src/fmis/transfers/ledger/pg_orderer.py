@@ -23,6 +23,7 @@ from fmis.transfers.ledger.ordering import Ordered, OrderingError
 from fmis.transfers.ledger.schema import install_orderer
 
 CHANNEL = "transfers_order"
+POLL_FALLBACK = 1.0  # seconds a reader waits for a notification before querying anyway
 
 
 class _Pending:
@@ -223,7 +224,9 @@ class PgOrderer:
             left = deadline - time.monotonic()
             if left <= 0:
                 return []
-            select.select([listener.fileno()], [], [], min(left, 0.05))
+            # sleep until a NOTIFY arrives (every commit of the log sends one); look again at
+            # least once a second in case the listening connection missed one
+            select.select([listener.fileno()], [], [], min(left, POLL_FALLBACK))
 
     def last_seq(self) -> int:
         conn = self._conn()

@@ -17,6 +17,7 @@ class Head:
     log_size: int
     state_root: bytes
     last_seq: int
+    time_ms: int = 0  # the block's time (from the order)
 
 
 class NodeStore:
@@ -30,11 +31,11 @@ class NodeStore:
         return bytes(row[0]) if row else None
 
     def head(self) -> Head:
-        row = self.conn.execute("SELECT number, hash, log_size, state_root, last_seq FROM transfers_block "
+        row = self.conn.execute("SELECT number, hash, log_size, state_root, last_seq, time_ms FROM transfers_block "
                                 "ORDER BY number DESC LIMIT 1").fetchone()
         if row is None:
             return Head(-1, b"", 0, b"", 0)
-        return Head(row[0], bytes(row[1]), row[2], bytes(row[3]), row[4])
+        return Head(row[0], bytes(row[1]), row[2], bytes(row[3]), row[4], row[5])
 
     def frontier(self, hasher: Hasher, size: int) -> Frontier:
         parts = Frontier.parts_for(size)
@@ -96,15 +97,19 @@ class NodeStore:
             (h["number"], block_hash, bytes.fromhex(h["prev_hash"]), bytes.fromhex(h["tx_root"]), h["tx_count"],
              h["log_size"], bytes.fromhex(h["log_root"]), bytes.fromhex(h["state_root"]), h["time_ms"],
              h["first_seq"], h["last_seq"]))
+        # binary COPY: envelopes and hashes travel as raw bytes, not as hex text parsed by the server
         with cur.copy("COPY transfers_tx (log_index, block_number, position, seq, tx_id, contract, function, creator,"
-                      " valid, reason, detail, envelope) FROM STDIN") as cp:
+                      " valid, reason, detail, envelope) FROM STDIN (FORMAT BINARY)") as cp:
+            cp.set_types(TX_COPY_TYPES)
             for row in txs:
                 cp.write_row(row)
-        with cur.copy("COPY transfers_merkle_node (level, idx, hash) FROM STDIN") as cp:
+        with cur.copy("COPY transfers_merkle_node (level, idx, hash) FROM STDIN (FORMAT BINARY)") as cp:
+            cp.set_types(MERKLE_COPY_TYPES)
             for row in merkle_nodes:
                 cp.write_row(row)
         if nonces:
-            with cur.copy("COPY transfers_nonce (creator, nonce, tx_id) FROM STDIN") as cp:
+            with cur.copy("COPY transfers_nonce (creator, nonce, tx_id) FROM STDIN (FORMAT BINARY)") as cp:
+                cp.set_types(NONCE_COPY_TYPES)
                 for row in nonces:
                     cp.write_row(row)
         movements = [m for m in movements if is_transfers_movement(m[3])]
@@ -154,6 +159,11 @@ def is_transfers_movement(kind: str) -> bool:
     own projection (``fmis.bankside.projection.project_block``)."""
     return not kind.startswith("bank.")
 
+
+# column types of the binary COPYs in ``write_block`` (they must match the tables in schema.py)
+TX_COPY_TYPES = ("int8", "int8", "int4", "int8", "text", "text", "text", "text", "bool", "text", "text", "bytea")
+MERKLE_COPY_TYPES = ("int2", "int8", "bytea")
+NONCE_COPY_TYPES = ("text", "text", "text")
 
 # (column, state field) of the allocation projection
 ALLOCATION_COLUMNS = (

@@ -90,3 +90,22 @@ def test_a_closed_orderer_says_so(make_orderer):
     orderer.close()
     with pytest.raises(OrderingError, match="closed"):
         orderer.submit(b"late", msg_id="late")
+
+
+def test_reading_in_small_batches_takes_every_delivered_message_in_order(make_orderer):
+    writer = make_orderer()
+    items = [(f"m {i}".encode(), f"b-{i}") for i in range(300)]
+    writer.submit_many(items)
+    reader = make_orderer()  # the same stream
+    got, after = [], 0
+    while len(got) < 300:
+        batch = reader.read(after=after, max_count=7, timeout=5)
+        assert batch, f"stalled after {after}"
+        assert len(batch) <= 7 and [o.seq for o in batch] == list(range(after + 1, after + 1 + len(batch)))
+        got.extend(batch)
+        after = batch[-1].seq
+    assert [(o.msg_id, o.data) for o in got] == [(m, d) for d, m in items]
+    assert reader.read(after=300, max_count=7, timeout=0.2) == []
+    # reading again from an earlier position starts over from there
+    again = reader.read(after=10, max_count=3, timeout=5)
+    assert [o.seq for o in again] == [11, 12, 13]
