@@ -6,8 +6,14 @@ import os
 import shutil
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+# Property tests run on shared, loaded machines: how fast examples are generated and how long one
+# takes are not what they test (the examples and their assertions are).
+settings.register_profile("fmis", suppress_health_check=[HealthCheck.too_slow], deadline=None)
+settings.load_profile("fmis")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 

@@ -261,10 +261,19 @@ class StatementOut(Schema):
     closing: int
     core_debit: int
     core_credit: int
+    line_count: int
     lines: list[StatementLineOut]
 
 
 class StatementQuery(Schema):
+    account: str
+    date: dt.date
+    previous_days: int = 0
+    offset: int = Field(0, ge=0)
+    limit: int = Field(1000, ge=1, le=5000)
+
+
+class BundleQuery(Schema):
     account: str
     date: dt.date
     previous_days: int = 0
@@ -486,15 +495,28 @@ def list_core_journal(request, f: Query[Paging]):
 @router.get("/statements", response=StatementOut)
 @requires(F.STATEMENT_VIEW)
 def get_statement(request, f: Query[StatementQuery]):
-    """A daily statement (amounts in fen, as on the ledger)."""
+    """A daily statement (amounts in fen, as on the ledger): figures of the whole period, lines
+    from `offset` (at most `limit`, in ledger order; `line_count` says how many there are)."""
     st = selectors.statement(user=request.user, account_no=f.account, day=f.date,
                              previous_days=max(0, min(f.previous_days, 31)))
     return {"account_no": st.account_no, "first_day": st.first_day, "last_day": st.last_day,
             "opening": st.opening, "increase": st.increase, "decrease": st.decrease, "closing": st.closing,
-            "core_debit": st.core_debit, "core_credit": st.core_credit,
+            "core_debit": st.core_debit, "core_credit": st.core_credit, "line_count": st.line_count,
             "lines": [{"date": ln.date, "kind": ln.kind, "amount": ln.amount, "balance": ln.balance,
                        "payment": ln.payment, "serial": ln.serial, "core_serial": ln.core_serial}
-                      for ln in st.lines]}
+                      for ln in st.page(offset=f.offset, limit=f.limit)]}
+
+
+@router.get("/statements/bundle", response=dict)
+@requires(F.STATEMENT_VIEW)
+def get_statement_bundle(request, f: Query[BundleQuery]):
+    """The signed statement (对账单) bundle: header, lines, one co-signed checkpoint, an inclusion
+    proof per transaction, signed by this installation's node; verify it offline with
+    ``fmis manage bankside_verify_statement`` (see docs/bankside-statements.md)."""
+    from fmis.bankside import bundle
+
+    return bundle.build_bundle(user=request.user, account_no=f.account, day=f.date,
+                               previous_days=max(0, min(f.previous_days, 31)))
 
 
 # --- finance side ------------------------------------------------------------------------------------------

@@ -220,7 +220,7 @@ def _out(outcome) -> dict:
     return {"tx_id": outcome.tx_id, "status": outcome.status, "block": outcome.block}
 
 
-@router.get("/", response=CasePage)
+@router.get("", response=CasePage)
 @requires(cases.CASE_VIEW)
 def list_cases(request, f: Query[CaseFilter]):
     qs = cases.cases(user=request.user, q=f.q, kind=f.kind, status=f.status, date=f.date)

@@ -13,7 +13,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _l
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from fmis.bankside import cases
@@ -32,57 +32,57 @@ def _money(label, required=True):
 
 
 class GiveBackForm(forms.Form):
-    payment = forms.CharField(label=_l("原支付链上编号"), max_length=64)
-    amount = _money(_l("金额（元）"))
-    date = forms.DateField(label=_l("日期"), widget=DATE)
-    bank_serial = forms.CharField(label=_l("银行流水号"), max_length=60)
-    reason = forms.CharField(label=_l("原因"), max_length=200)
-    application = forms.CharField(label=_l("审批申请编号（规则要求审批时填写）"), max_length=64, required=False)
+    payment = forms.CharField(label=gettext_lazy("原支付链上编号"), max_length=64)
+    amount = _money(gettext_lazy("金额（元）"))
+    date = forms.DateField(label=gettext_lazy("日期"), widget=DATE)
+    bank_serial = forms.CharField(label=gettext_lazy("银行流水号"), max_length=60)
+    reason = forms.CharField(label=gettext_lazy("原因"), max_length=200)
+    application = forms.CharField(label=gettext_lazy("审批申请编号（规则要求审批时填写）"), max_length=64, required=False)
 
 
 class CorrectionForm(forms.Form):
-    payment = forms.CharField(label=_l("原支付链上编号"), max_length=64)
-    func_class = forms.CharField(label=_l("支出功能分类（更正为）"), max_length=20, required=False)
-    budget_type = forms.CharField(label=_l("预算类型（更正为）"), max_length=60, required=False)
-    fund_nature = forms.CharField(label=_l("资金性质（更正为）"), max_length=60, required=False)
-    purpose = forms.CharField(label=_l("用途（更正为）"), max_length=200, required=False)
-    date = forms.DateField(label=_l("日期"), widget=DATE)
-    reason = forms.CharField(label=_l("更正原因"), max_length=200)
-    application = forms.CharField(label=_l("审批申请编号（规则要求审批时填写）"), max_length=64, required=False)
+    payment = forms.CharField(label=gettext_lazy("原支付链上编号"), max_length=64)
+    func_class = forms.CharField(label=gettext_lazy("支出功能分类（更正为）"), max_length=20, required=False)
+    budget_type = forms.CharField(label=gettext_lazy("预算类型（更正为）"), max_length=60, required=False)
+    fund_nature = forms.CharField(label=gettext_lazy("资金性质（更正为）"), max_length=60, required=False)
+    purpose = forms.CharField(label=gettext_lazy("用途（更正为）"), max_length=200, required=False)
+    date = forms.DateField(label=gettext_lazy("日期"), widget=DATE)
+    reason = forms.CharField(label=gettext_lazy("更正原因"), max_length=200)
+    application = forms.CharField(label=gettext_lazy("审批申请编号（规则要求审批时填写）"), max_length=64, required=False)
 
 
 class CollectionForm(forms.Form):
-    authorisation = forms.CharField(label=_l("委托收款授权链上编号"), max_length=64)
-    amount = _money(_l("金额（元）"))
-    date = forms.DateField(label=_l("日期"), widget=DATE)
-    bank_serial = forms.CharField(label=_l("银行流水号"), max_length=60)
-    purpose = forms.CharField(label=_l("用途"), max_length=200)
-    application = forms.CharField(label=_l("审批申请编号（规则要求审批时填写）"), max_length=64, required=False)
+    authorisation = forms.CharField(label=gettext_lazy("委托收款授权链上编号"), max_length=64)
+    amount = _money(gettext_lazy("金额（元）"))
+    date = forms.DateField(label=gettext_lazy("日期"), widget=DATE)
+    bank_serial = forms.CharField(label=gettext_lazy("银行流水号"), max_length=60)
+    purpose = forms.CharField(label=gettext_lazy("用途"), max_length=200)
+    application = forms.CharField(label=gettext_lazy("审批申请编号（规则要求审批时填写）"), max_length=64, required=False)
 
 
 class AuthorisationForm(forms.Form):
-    merchant_no = forms.CharField(label=_l("商户号"), max_length=60)
-    business_type = forms.CharField(label=_l("业务类型编码"), max_length=60)
-    budget_type = forms.CharField(label=_l("预算类型"), max_length=60)
-    customer_account = forms.CharField(label=_l("收款账号"), max_length=60)
-    customer_name = forms.CharField(label=_l("收款户名"), max_length=120)
-    limit = _money(_l("单笔限额（元）"))
-    total_limit = _money(_l("累计限额（元）"), required=False)
-    valid_from = forms.DateField(label=_l("生效日期"), widget=DATE)
-    valid_to = forms.DateField(label=_l("失效日期"), widget=DATE, required=False)
-    reference = forms.CharField(label=_l("授权编号"), max_length=60)
+    merchant_no = forms.CharField(label=gettext_lazy("商户号"), max_length=60)
+    business_type = forms.CharField(label=gettext_lazy("业务类型编码"), max_length=60)
+    budget_type = forms.CharField(label=gettext_lazy("预算类型"), max_length=60)
+    customer_account = forms.CharField(label=gettext_lazy("收款账号"), max_length=60)
+    customer_name = forms.CharField(label=gettext_lazy("收款户名"), max_length=120)
+    limit = _money(gettext_lazy("单笔限额（元）"))
+    total_limit = _money(gettext_lazy("累计限额（元）"), required=False)
+    valid_from = forms.DateField(label=gettext_lazy("生效日期"), widget=DATE)
+    valid_to = forms.DateField(label=gettext_lazy("失效日期"), widget=DATE, required=False)
+    reference = forms.CharField(label=gettext_lazy("授权编号"), max_length=60)
 
 
 class ApplicationForm(forms.Form):
-    kind = forms.ChoiceField(label=_l("业务类别"), choices=CaseKind.choices)
-    payment = forms.CharField(label=_l("原支付链上编号（委托收款以外）"), max_length=64, required=False)
-    authorisation = forms.CharField(label=_l("委托收款授权链上编号（委托收款）"), max_length=64, required=False)
-    amount = _money(_l("金额（元，支付更正不填）"), required=False)
-    func_class = forms.CharField(label=_l("支出功能分类（更正为）"), max_length=20, required=False)
-    budget_type = forms.CharField(label=_l("预算类型（更正为）"), max_length=60, required=False)
-    fund_nature = forms.CharField(label=_l("资金性质（更正为）"), max_length=60, required=False)
-    purpose = forms.CharField(label=_l("用途（更正为）"), max_length=200, required=False)
-    reason = forms.CharField(label=_l("申请原因"), max_length=200)
+    kind = forms.ChoiceField(label=gettext_lazy("业务类别"), choices=CaseKind.choices)
+    payment = forms.CharField(label=gettext_lazy("原支付链上编号（委托收款以外）"), max_length=64, required=False)
+    authorisation = forms.CharField(label=gettext_lazy("委托收款授权链上编号（委托收款）"), max_length=64, required=False)
+    amount = _money(gettext_lazy("金额（元，支付更正不填）"), required=False)
+    func_class = forms.CharField(label=gettext_lazy("支出功能分类（更正为）"), max_length=20, required=False)
+    budget_type = forms.CharField(label=gettext_lazy("预算类型（更正为）"), max_length=60, required=False)
+    fund_nature = forms.CharField(label=gettext_lazy("资金性质（更正为）"), max_length=60, required=False)
+    purpose = forms.CharField(label=gettext_lazy("用途（更正为）"), max_length=200, required=False)
+    reason = forms.CharField(label=gettext_lazy("申请原因"), max_length=200)
 
 
 CORRECTABLE = ("func_class", "budget_type", "fund_nature", "purpose")
@@ -119,8 +119,8 @@ def case_list(request):
     day = _date(request.GET.get("date", ""))
     qs = cases.cases(user=request.user, q=q, kind=kind, status=status, date=day)
     if wants_export(request):
-        return xlsx_response("异常业务.xlsx", ["日期", "业务类别", "商户号", "原支付凭证", "银行流水号", "金额", "币种",
-                                          "记账路径", "办理方式", "状态", "原因/用途", "规则版本", "链上编号"],
+        return xlsx_response("异常业务.xlsx", [_("日期"), _("业务类别"), _("商户号"), _("原支付凭证"), _("银行流水号"), _("金额"), _("币种"),
+                                          _("记账路径"), _("办理方式"), _("状态"), _("原因/用途"), _("规则版本"), _("链上编号")],
                              ([c.date, c.get_kind_display(), c.merchant.merchant_no,
                                c.payment.voucher_id if c.payment_id else "", c.bank_serial, c.amount, c.currency,
                                c.get_branch_display(), c.get_mode_display(), c.get_status_display(), c.reason,
@@ -186,9 +186,9 @@ def authorisation_list(request):
     q, status = request.GET.get("q", "").strip(), request.GET.get("status", "")
     qs = cases.authorisations(user=request.user, q=q, status=status)
     if wants_export(request):
-        return xlsx_response("委托收款授权.xlsx", ["授权编号", "商户号", "业务类型", "预算类型", "收款账号", "收款户名",
-                                             "单笔限额", "累计限额", "已收款金额", "收款笔数", "生效日期", "失效日期",
-                                             "状态", "链上编号"],
+        return xlsx_response("委托收款授权.xlsx", [_("授权编号"), _("商户号"), _("业务类型"), _("预算类型"), _("收款账号"), _("收款户名"),
+                                             _("单笔限额"), _("累计限额"), _("已收款金额"), _("收款笔数"), _("生效日期"), _("失效日期"),
+                                             _("状态"), _("链上编号")],
                              ([a.reference, a.merchant.merchant_no, a.business_type.code, a.budget_type,
                                a.customer_account, a.customer_name, a.limit, a.total_limit, a.collected,
                                a.collections, a.valid_from, a.valid_to, a.get_status_display(), a.ledger_id]
@@ -235,8 +235,8 @@ def application_list(request):
     q, kind, status = (request.GET.get(k, "").strip() for k in ("q", "kind", "status"))
     qs = cases.applications(user=request.user, q=q, kind=kind, status=status)
     if wants_export(request):
-        return xlsx_response("异常业务申请.xlsx", ["业务类别", "商户号", "原支付凭证", "授权编号", "金额", "更正内容",
-                                             "申请原因", "审核区划", "状态", "审核意见", "链上编号"],
+        return xlsx_response("异常业务申请.xlsx", [_("业务类别"), _("商户号"), _("原支付凭证"), _("授权编号"), _("金额"), _("更正内容"),
+                                             _("申请原因"), _("审核区划"), _("状态"), _("审核意见"), _("链上编号")],
                              ([a.get_kind_display(), a.merchant.merchant_no, a.payment.voucher_id if a.payment_id else "",
                                a.authorisation.reference if a.authorisation_id else "", a.amount,
                                "；".join(f"{k}={v}" for k, v in a.changes.items()), a.reason, a.approver_region,

@@ -54,9 +54,9 @@ CASE_APPLICATION_REVIEW = "bankside.finance.case_application.approve"
 
 CASE_FUNCTIONS = [
     Fn(CASE_VIEW, "异常业务", "Exception cases", "menu", "bankside", "bankside:cases", 466),
-    Fn(AUTHORISATION_VIEW, "委托收款授权", "Collection authorisations", "menu", "bankside",
+    Fn(AUTHORISATION_VIEW, "委托收款授权", "Entrusted-collection authorisations", "menu", "bankside",
        "bankside:authorisations", 467),
-    Fn(CASE_APPLICATION_VIEW, "异常业务申请", "Case applications", "menu", "bankside",
+    Fn(CASE_APPLICATION_VIEW, "异常业务申请", "Exception case applications", "menu", "bankside",
        "bankside:applications", 468),
     Fn(RETURN, "资金退回", "Fund returns", "action", CASE_VIEW),
     Fn(COLLECT, "委托收款", "Entrusted collections", "action", CASE_VIEW),
@@ -244,7 +244,7 @@ def _give_back(*, user, kind: str, payment: str, amount, date: dt.date, bank_ser
                                    currency=p.currency)
         args["core"] = result.as_args()
     preflight(acting, ledger_fn, args)
-    label = CaseKind(kind).label
+    label = _audit_label(kind)
     return _submit(user=user, acting=acting, function=ledger_fn, args=args, action=f"bankside.case.{kind}",
                    object_repr=f"{label} {p.voucher_id} {args['bank_serial']}")
 
@@ -372,7 +372,15 @@ def submit_case_application(*, user, kind: str, reason: str, payment: str = "", 
         args["amount"] = _fen(amount, "amount")
     preflight(acting, "bankside.submit_case_application", args)
     return _submit(user=user, acting=acting, function="bankside.submit_case_application", args=args,
-                   action="bankside.case_application.submit", object_repr=f"{CaseKind(kind).label}申请 {target}")
+                   action="bankside.case_application.submit", object_repr=f"{_audit_label(kind)}申请 {target}")
+
+
+def _audit_label(kind: str) -> str:
+    """The case kind's name as the audit log keeps it (Chinese, whatever the user's language)."""
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        return str(CaseKind(kind).label)
 
 
 def review_case_application(*, user, application: str, decision: str, comment: str = "") -> bank_ledger.Outcome:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fmis.bankside.contracts import CASE_KINDS, DEFAULT_CASE_MODES, OPTIONAL_FIELDS
 
@@ -15,7 +16,7 @@ FIELD_CHOICES = [
     ("agency_code", _("预算单位编码")), ("agency_name", _("预算单位名称")),
 ]
 assert {c for c, _label in FIELD_CHOICES} == set(OPTIONAL_FIELDS)
-FLOW_CHOICES = [("none", _("无需申请")), ("pre_application", _("预申请")), ("application", _("申请"))]
+FLOW_CHOICES = [("none", _("无需申请")), ("pre_application", _("预申请")), ("application", pgettext_lazy("bankside", "申请"))]
 
 
 def _date():

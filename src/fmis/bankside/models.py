@@ -13,6 +13,7 @@ from typing import ClassVar
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from fmis.iam.querysets import RestrictedQuerySet
 from fmis.platform.fields import MoneyField
@@ -60,9 +61,9 @@ class Merchant(models.Model):
 
 class FlowRule(models.Model):
     class Flow(models.TextChoices):
-        NONE = "none", "无需申请"
-        PRE_APPLICATION = "pre_application", "预申请"
-        APPLICATION = "application", "申请"
+        NONE = "none", _("无需申请")
+        PRE_APPLICATION = "pre_application", _("预申请")
+        APPLICATION = "application", pgettext_lazy("bankside", "申请")
 
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="rules", verbose_name="商户")
     business_type = models.ForeignKey(BusinessType, on_delete=models.PROTECT, verbose_name="业务类型")
@@ -104,9 +105,9 @@ class FlowRule(models.Model):
 
 class PreApplication(models.Model):
     class Status(models.TextChoices):
-        SUBMITTED = "submitted", "待审核"
-        APPROVED = "approved", "已通过"
-        REJECTED = "rejected", "已退回"
+        SUBMITTED = "submitted", _("待审核")
+        APPROVED = "approved", pgettext_lazy("bankside", "已通过")
+        REJECTED = "rejected", _("已退回")
 
     ledger_id = models.CharField("链上编号", max_length=64, unique=True)
     kind = models.CharField("类别", max_length=20, choices=FlowRule.Flow.choices)
@@ -136,16 +137,16 @@ class PreApplication(models.Model):
 
 class Payment(models.Model):
     class Branch(models.TextChoices):
-        LEDGER = "ledger", "增减计"
-        SUSPENSE = "suspense", "内部账户过渡"
-        CORE = "core", "传统核心扣款"
+        LEDGER = "ledger", _("增减计")
+        SUSPENSE = "suspense", _("内部账户过渡")
+        CORE = "core", _("传统核心扣款")
 
     class Status(models.TextChoices):
-        PAID = "paid", "已支付"
-        SUSPENSE_BOOKED = "suspense_booked", "待退款清账"
-        RETURNED = "returned", "已退回商户"
-        PARTLY_RETURNED = "partly_returned", "部分退回"
-        FAILED = "failed", "支付失败"
+        PAID = "paid", _("已支付")
+        SUSPENSE_BOOKED = "suspense_booked", _("待退款清账")
+        RETURNED = "returned", _("已退回商户")
+        PARTLY_RETURNED = "partly_returned", _("部分退回")
+        FAILED = "failed", _("支付失败")
 
     ledger_id = models.CharField("链上编号", max_length=64, unique=True)
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="payments", verbose_name="商户")
@@ -200,10 +201,10 @@ class StatementLine(models.Model):
     """One bookkeeping movement (增计/减计 or a recorded core-banking result): 对账单 lines."""
 
     class Kind(models.TextChoices):
-        INCREASE = "bank.increase", "增计"
-        DECREASE = "bank.decrease", "减计"
-        CORE_DEBIT = "bank.core_debit", "核心扣款"
-        CORE_CREDIT = "bank.core_credit", "核心入账"
+        INCREASE = "bank.increase", _("增计")
+        DECREASE = "bank.decrease", _("减计")
+        CORE_DEBIT = "bank.core_debit", _("核心扣款")
+        CORE_CREDIT = "bank.core_credit", _("核心入账")
 
     block = models.BigIntegerField("区块号")
     tx_id = models.CharField("交易编号", max_length=64)
@@ -281,13 +282,13 @@ class CoreEntry(models.Model):
     repeated request returns the recorded result instead of applying again."""
 
     class Operation(models.TextChoices):
-        DEBIT = "debit", "扣款"
-        CREDIT = "credit", "入账"
-        REFUND = "refund", "冲正退回"
+        DEBIT = "debit", _("扣款")
+        CREDIT = "credit", _("入账")
+        REFUND = "refund", _("冲正退回")
 
     class Status(models.TextChoices):
-        OK = "ok", "成功"
-        FAILED = "failed", "失败"
+        OK = "ok", _("成功")
+        FAILED = "failed", _("失败")
 
     bank = models.CharField("银行编码", max_length=60)
     request_id = models.CharField("请求编号", max_length=100)
@@ -324,18 +325,18 @@ class CoreEntry(models.Model):
 
 
 class CaseKind(models.TextChoices):
-    RETURN = "return", "资金退回"
-    COLLECTION = "collection", "委托收款"
-    CORRECTION = "correction", "支付更正"
-    MISTAKEN_REFUND = "mistaken_refund", "错缴资金退回"
+    RETURN = "return", _("资金退回")
+    COLLECTION = "collection", _("委托收款")
+    CORRECTION = "correction", _("支付更正")
+    MISTAKEN_REFUND = "mistaken_refund", _("错缴资金退回")
 
 
 class CollectionAuthorisation(models.Model):
     """A customer's standing authorisation to collect from a merchant (委托收款授权), on the ledger."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "有效"
-        REVOKED = "revoked", "已撤销"
+        ACTIVE = "active", _("有效")
+        REVOKED = "revoked", _("已撤销")
 
     ledger_id = models.CharField("链上编号", max_length=64, unique=True)
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="authorisations",
@@ -378,9 +379,9 @@ class CaseApplication(models.Model):
     """异常业务申请: the bank asks the finance side to approve a case its rule puts under approval."""
 
     class Status(models.TextChoices):
-        SUBMITTED = "submitted", "待审核"
-        APPROVED = "approved", "已通过"
-        REJECTED = "rejected", "已退回"
+        SUBMITTED = "submitted", _("待审核")
+        APPROVED = "approved", pgettext_lazy("bankside", "已通过")
+        REJECTED = "rejected", _("已退回")
 
     ledger_id = models.CharField("链上编号", max_length=64, unique=True)
     kind = models.CharField("业务类别", max_length=20, choices=CaseKind.choices)
@@ -417,12 +418,12 @@ class ExceptionCase(models.Model):
     correction or a mistaken-payment refund, with its bookkeeping in the statement lines."""
 
     class Status(models.TextChoices):
-        BOOKED = "booked", "已办结"
-        FAILED = "failed", "核心处理失败"
+        BOOKED = "booked", _("已办结")
+        FAILED = "failed", _("核心处理失败")
 
     class Mode(models.TextChoices):
-        DIRECT = "direct", "直接办理"
-        APPROVAL = "approval", "审批后办理"
+        DIRECT = "direct", _("直接办理")
+        APPROVAL = "approval", _("审批后办理")
 
     ledger_id = models.CharField("链上编号", max_length=64, unique=True)
     kind = models.CharField("业务类别", max_length=20, choices=CaseKind.choices)

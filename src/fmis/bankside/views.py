@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -25,7 +26,7 @@ from fmis.platform.errors import DomainError, NotFound
 from fmis.platform.listing import page, wants_export
 from fmis.platform.money import from_fen
 from fmis.platform.web import needs
-from fmis.platform.xlsx import xlsx_response
+from fmis.platform.xlsx import XLSX_MIME, xlsx_response
 
 
 def _date(value: str) -> dt.date | None:
@@ -413,8 +414,17 @@ def core_open(request):
                       success=lambda _r: reverse("bankside:core"), submit=_("开立"))
 
 
+STATEMENT_PAGE_SIZE = 100
+
+
 @needs(F.STATEMENT_VIEW)
 def statement(request):
+    """对账单 of one account for a day (and the days before it): figures, lines paged, the xlsx
+    (``export=xlsx``) and the signed bundle with the xlsx (``export=bundle``, a zip)."""
+    from django.core.paginator import Paginator
+
+    from fmis.bankside import bundle, statements
+
     account_no = request.GET.get("account", "").strip()
     day = _date(request.GET.get("date", ""))
     try:
@@ -426,18 +436,50 @@ def statement(request):
     if account_no and day:
         try:
             st = selectors.statement(user=request.user, account_no=account_no, day=day, previous_days=previous)
-        except NotFound as exc:
+            if request.GET.get("export") == "bundle":
+                name, data = bundle.build_bundle_zip(user=request.user, account_no=account_no, day=day,
+                                                     previous_days=previous)
+                return _download(data, name, "application/zip")
+        except DomainError as exc:
             ctx["error"] = exc.message
         else:
             if wants_export(request):
-                rows = st.as_rows()
-                return xlsx_response(f"对账单-{account_no}-{day.isoformat()}.xlsx", rows[0], rows[1:])
+                return _download(statements.xlsx_bytes(st), statements.xlsx_filename(st), XLSX_MIME)
             ctx["st"] = st
             ctx["money"] = {k: from_fen(getattr(st, k)) for k in ("opening", "increase", "decrease", "closing",
                                                                   "core_debit", "core_credit")}
             labels = dict(StatementLine.Kind.choices)
+            page_obj = Paginator(_StatementLines(st), STATEMENT_PAGE_SIZE).get_page(request.GET.get("page"))
+            params = request.GET.copy()
+            params.pop("page", None)
+            ctx.update({"page_obj": page_obj, "querystring_without_page": params.urlencode()})
             ctx["lines"] = [(ln, labels.get(ln.kind, ln.kind), from_fen(ln.amount),
-                             None if ln.balance is None else from_fen(ln.balance)) for ln in st.lines]
+                             None if ln.balance is None else from_fen(ln.balance)) for ln in page_obj.object_list]
     elif request.GET:
         ctx["error"] = _("请输入账号和日期")
     return render(request, "bankside/statement.html", ctx)
+
+
+class _StatementLines:
+    """A statement's lines as a sequence for the paginator: counted and sliced in the database."""
+
+    def __init__(self, st):
+        self.st = st
+
+    def count(self) -> int:
+        return self.st.line_count
+
+    def __len__(self) -> int:
+        return self.st.line_count
+
+    def __getitem__(self, k: slice):
+        start = k.start or 0
+        return self.st.page(offset=start, limit=max(0, (k.stop or self.st.line_count) - start))
+
+
+def _download(data: bytes, filename: str, content_type: str) -> HttpResponse:
+    from urllib.parse import quote
+
+    resp = HttpResponse(data, content_type=content_type)
+    resp["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return resp

@@ -301,3 +301,20 @@ def test_bundles_with_exception_cases_verify_and_a_case_line_is_checked(world):
     ext = copy.deepcopy(bundles["EXT"])
     ext["lines"][0]["core_serial"] = "FORGED"
     assert any("core serial" in p for p in B.verify_bundle(_resign(ext)).problems)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_statement_screen_and_api_give_the_signed_bundle_and_it_verifies(world, client):
+    client.force_login(world.reader)
+    base = f"account=A-M1&date={DAY.isoformat()}&previous=1"
+    page = client.get(f"/bankside/statements/?{base}").content.decode()
+    assert 'data-testid="statement-bundle"' in page
+    r = client.get(f"/bankside/statements/?{base}&export=bundle")
+    assert r.status_code == 200 and r["Content-Type"] == "application/zip"
+    assert B.verify_file(r.content).ok
+    api = client.get(f"/api/v1/bankside/statements/bundle?account=A-M1&date={DAY.isoformat()}&previous_days=1")
+    assert api.status_code == 200
+    check = B.verify_bundle(api.json())
+    assert check.ok, check.problems
+    # out of scope: the same answer as an unknown account
+    assert client.get("/api/v1/bankside/statements/bundle?account=NOPE&date=2026-11-20").status_code == 404

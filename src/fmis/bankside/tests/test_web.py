@@ -46,10 +46,34 @@ def test_statement_screen_and_export(client, projected, make_role, make_user):
     assert r.status_code == 200
     assert "增计" in r.text and "减计" in r.text and "7.00" in r.text
     r = client.get("/bankside/statements/?account=A-M1&date=2026-11-21&previous=2&export=xlsx")
-    rows = list(openpyxl.load_workbook(io.BytesIO(r.content)).active.values)
+    wb = openpyxl.load_workbook(io.BytesIO(r.content))
+    rows = list(wb["明细"].values)
     assert rows[0][0] == "日期" and len(rows) == 1 + 4  # funding, two payments, the tax payment
+    summary = dict(wb["对账单"].values)
+    assert summary["账号"] == "A-M1" and summary["减计合计(元)"] == 42.0  # 15.00 + 7.00 + 20.00
     r = client.get("/bankside/statements/?account=NOPE&date=2026-11-21")
     assert r.status_code == 200 and "账户不存在或无权查看" in r.text
+
+
+@pytest.mark.django_db
+def test_statement_lines_are_paged_and_totals_cover_the_period(client, projected, make_role, make_user,
+                                                               monkeypatch):
+    from fmis.bankside import views
+
+    monkeypatch.setattr(views, "STATEMENT_PAGE_SIZE", 3)
+    client.force_login(make_user("fin", roles=[make_role("F", ALL)]))
+    url = "/bankside/statements/?account=A-M1&date=2026-11-21&previous=2"
+    first, second = client.get(url).text, client.get(url + "&page=2").text
+
+    def rows(html: str) -> int:
+        return html.split('data-testid="statement-lines"')[1].split("</tbody>")[0].count("<tr>") - 1
+
+    assert (rows(first), rows(second)) == (3, 1)  # 4 lines: 3 + 1, header row excluded
+    assert "第 1 / 2 页" in first and "第 2 / 2 页" in second
+    assert "42.00" in second  # the period's decrease total on every page
+    api = client.get("/api/v1/bankside/statements?account=A-M1&date=2026-11-21&previous_days=2&offset=3&limit=2")
+    body = api.json()
+    assert body["line_count"] == 4 and len(body["lines"]) == 1 and body["decrease"] == 4_200
 
 
 @pytest.mark.django_db
