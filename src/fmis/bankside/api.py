@@ -19,6 +19,7 @@ from ninja import Field, Query, Router, Schema
 
 from fmis.bankside import case_api, selectors, services
 from fmis.bankside import functions as F
+from fmis.bankside.schemas import OfMerchant, OutcomeOut, outcome
 from fmis.iam.api_auth import requires
 from fmis.platform.api_schemas import page_schema
 from fmis.platform.listing import api_page
@@ -54,16 +55,6 @@ class SummaryFilter(Schema):
     agency: str = ""
 
 
-class OutcomeOut(Schema):
-    tx_id: str
-    status: str
-    block: int | None = None
-
-
-def _outcome(o) -> dict:
-    return {"tx_id": o.tx_id, "status": o.status, "block": o.block}
-
-
 # --- schemas ------------------------------------------------------------------------------------------
 
 
@@ -86,9 +77,7 @@ class BusinessTypeOut(Schema):
     version: int
 
 
-class RuleOut(Schema):
-    merchant_no: str
-    business_type: str
+class RuleOut(OfMerchant):
     version: int
     current: bool
     pre_application: str
@@ -98,14 +87,6 @@ class RuleOut(Schema):
     reason: str
     exceptions: dict[str, str]
     block: int
-
-    @staticmethod
-    def resolve_merchant_no(obj) -> str:
-        return obj.merchant.merchant_no
-
-    @staticmethod
-    def resolve_business_type(obj) -> str:
-        return obj.business_type.code
 
 
 class PreApplicationOut(Schema):
@@ -137,10 +118,8 @@ class PreApplicationOut(Schema):
         return obj.payment_ledger_id if hasattr(obj, "payment_ledger_id") else obj["payment"]
 
 
-class PaymentOut(Schema):
+class PaymentOut(OfMerchant):
     ledger_id: str
-    merchant_no: str
-    business_type: str
     voucher_id: str
     voucher_type: str
     voucher_no: str
@@ -171,14 +150,6 @@ class PaymentOut(Schema):
     returned_amount: Decimal
     corrections: int
     block: int
-
-    @staticmethod
-    def resolve_merchant_no(obj) -> str:
-        return obj.merchant.merchant_no
-
-    @staticmethod
-    def resolve_business_type(obj) -> str:
-        return obj.business_type.code
 
     @staticmethod
     def resolve_pre_application(obj) -> str | None:
@@ -525,19 +496,19 @@ def get_statement_bundle(request, f: Query[BundleQuery]):
 @router.post("/business-types", response=OutcomeOut)
 @requires(F.BUSINESS_TYPE_DEFINE)
 def define_business_type(request, body: BusinessTypeIn):
-    return _outcome(services.define_business_type(user=request.user, **body.dict()))
+    return outcome(services.define_business_type(user=request.user, **body.dict()))
 
 
 @router.post("/rules", response=OutcomeOut)
 @requires(F.RULE_SET)
 def set_rule(request, body: RuleIn):
-    return _outcome(services.set_rule(user=request.user, **body.dict()))
+    return outcome(services.set_rule(user=request.user, **body.dict()))
 
 
 @router.post("/pre-applications/{ledger_id}/review", response=OutcomeOut)
 @requires(F.REVIEW)
 def review_pre_application(request, ledger_id: str, body: ReviewIn):
-    return _outcome(services.review_pre_application(user=request.user, pre_application=ledger_id, **body.dict()))
+    return outcome(services.review_pre_application(user=request.user, pre_application=ledger_id, **body.dict()))
 
 
 @router.post("/banks/{bank_code}/join", response=JoinOut)
@@ -553,26 +524,26 @@ def join_as_bank(request, bank_code: str, body: BankJoinIn):
 @router.post("/merchants", response=OutcomeOut)
 @requires(F.MERCHANT_REGISTER)
 def register_merchant(request, body: MerchantIn):
-    return _outcome(services.register_merchant(user=request.user, **body.dict()))
+    return outcome(services.register_merchant(user=request.user, **body.dict()))
 
 
 @router.post("/accounts", response=OutcomeOut)
 @requires(F.ACCOUNT_OPEN)
 def open_account(request, body: AccountIn):
-    return _outcome(services.open_account(user=request.user, **body.dict()))
+    return outcome(services.open_account(user=request.user, **body.dict()))
 
 
 @router.post("/funds", response=OutcomeOut)
 @requires(F.FUND)
 def fund(request, body: FundIn):
-    return _outcome(services.fund(user=request.user, **body.dict()))
+    return outcome(services.fund(user=request.user, **body.dict()))
 
 
 @router.post("/pre-applications", response=OutcomeOut)
 @requires(F.PRE_APPLICATION_SUBMIT)
 def submit_pre_application(request, body: PreApplicationIn):
     """The ledger id (``tx_id``) is the pre-application's id: poll ``GET pre-applications/{id}``."""
-    return _outcome(services.submit_pre_application(user=request.user, **body.dict()))
+    return outcome(services.submit_pre_application(user=request.user, **body.dict()))
 
 
 @router.post("/payments", response=PaymentResultOut)
@@ -584,7 +555,7 @@ def pay(request, body: BudgetInfoIn):
     if not data["pre_application"]:
         data.pop("pre_application")
     out = services.pay(user=request.user, **data)
-    return {"outcome": _outcome(out), "payment": _detail(request, selectors.payment(user=request.user,
+    return {"outcome": outcome(out), "payment": _detail(request, selectors.payment(user=request.user,
                                                                                     ledger_id=out.tx_id))}
 
 
@@ -592,7 +563,7 @@ def pay(request, body: BudgetInfoIn):
 @requires(F.REFUND)
 def refund_suspense(request, ledger_id: str, body: RefundIn):
     out = services.refund_suspense(user=request.user, payment=ledger_id, date=body.date)
-    return {"outcome": _outcome(out), "payment": _detail(request, selectors.payment(user=request.user,
+    return {"outcome": outcome(out), "payment": _detail(request, selectors.payment(user=request.user,
                                                                                     ledger_id=ledger_id))}
 
 

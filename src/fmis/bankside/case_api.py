@@ -14,6 +14,7 @@ from decimal import Decimal
 from ninja import Query, Router, Schema
 
 from fmis.bankside import cases
+from fmis.bankside.schemas import OfMerchant, OutcomeOut, outcome
 from fmis.iam.api_auth import requires
 from fmis.platform.api_schemas import page_schema
 from fmis.platform.listing import api_page
@@ -38,11 +39,9 @@ class StatusFilter(Paging):
     status: str = ""
 
 
-class CaseOut(Schema):
+class CaseOut(OfMerchant):
     ledger_id: str
     kind: str
-    merchant_no: str
-    business_type: str
     payment: str | None
     authorisation: str | None
     amount: Decimal
@@ -61,14 +60,6 @@ class CaseOut(Schema):
     block: int
 
     @staticmethod
-    def resolve_merchant_no(obj) -> str:
-        return obj.merchant.merchant_no
-
-    @staticmethod
-    def resolve_business_type(obj) -> str:
-        return obj.business_type.code
-
-    @staticmethod
     def resolve_payment(obj) -> str | None:
         return obj.payment.ledger_id if obj.payment_id else None
 
@@ -81,10 +72,8 @@ class CaseOut(Schema):
         return obj.application.ledger_id if obj.application_id else None
 
 
-class AuthorisationOut(Schema):
+class AuthorisationOut(OfMerchant):
     ledger_id: str
-    merchant_no: str
-    business_type: str
     budget_type: str
     customer_account: str
     customer_name: str
@@ -100,20 +89,10 @@ class AuthorisationOut(Schema):
     revoke_reason: str
     block: int
 
-    @staticmethod
-    def resolve_merchant_no(obj) -> str:
-        return obj.merchant.merchant_no
 
-    @staticmethod
-    def resolve_business_type(obj) -> str:
-        return obj.business_type.code
-
-
-class ApplicationOut(Schema):
+class ApplicationOut(OfMerchant):
     ledger_id: str
     kind: str
-    merchant_no: str
-    business_type: str
     payment: str | None
     authorisation: str | None
     amount: Decimal
@@ -128,14 +107,6 @@ class ApplicationOut(Schema):
     reviewed_block: int | None
 
     @staticmethod
-    def resolve_merchant_no(obj) -> str:
-        return obj.merchant.merchant_no
-
-    @staticmethod
-    def resolve_business_type(obj) -> str:
-        return obj.business_type.code
-
-    @staticmethod
     def resolve_payment(obj) -> str | None:
         return obj.payment.ledger_id if obj.payment_id else None
 
@@ -146,12 +117,6 @@ class ApplicationOut(Schema):
     @staticmethod
     def resolve_case(obj) -> str:
         return obj.case_ledger_id
-
-
-class OutcomeOut(Schema):
-    tx_id: str
-    status: str
-    block: int | None = None
 
 
 class GiveBackIn(Schema):
@@ -216,10 +181,6 @@ AuthorisationPage = page_schema(AuthorisationOut)
 ApplicationPage = page_schema(ApplicationOut)
 
 
-def _out(outcome) -> dict:
-    return {"tx_id": outcome.tx_id, "status": outcome.status, "block": outcome.block}
-
-
 @router.get("", response=CasePage)
 @requires(cases.CASE_VIEW)
 def list_cases(request, f: Query[CaseFilter]):
@@ -231,28 +192,28 @@ def list_cases(request, f: Query[CaseFilter]):
 @requires(cases.RETURN)
 def return_payment(request, body: GiveBackIn):
     """资金退回 of (part of) a paid payment."""
-    return _out(cases.return_payment(user=request.user, **body.dict()))
+    return outcome(cases.return_payment(user=request.user, **body.dict()))
 
 
 @router.post("/mistaken-refunds", response=OutcomeOut)
 @requires(cases.REFUND_MISTAKEN)
 def refund_mistaken(request, body: GiveBackIn):
     """错缴资金退回 of (part of) a payment made to the wrong payee."""
-    return _out(cases.refund_mistaken(user=request.user, **body.dict()))
+    return outcome(cases.refund_mistaken(user=request.user, **body.dict()))
 
 
 @router.post("/corrections", response=OutcomeOut)
 @requires(cases.CORRECT)
 def correct_payment(request, body: CorrectionIn):
     """支付更正 of a payment's classification fields."""
-    return _out(cases.correct_payment(user=request.user, **body.dict()))
+    return outcome(cases.correct_payment(user=request.user, **body.dict()))
 
 
 @router.post("/collections", response=OutcomeOut)
 @requires(cases.COLLECT)
 def collect(request, body: CollectionIn):
     """委托收款 under a registered authorisation."""
-    return _out(cases.collect(user=request.user, **body.dict()))
+    return outcome(cases.collect(user=request.user, **body.dict()))
 
 
 @router.get("/authorisations", response=AuthorisationPage)
@@ -264,13 +225,13 @@ def list_authorisations(request, f: Query[StatusFilter]):
 @router.post("/authorisations", response=OutcomeOut)
 @requires(cases.AUTHORISATION_MANAGE)
 def register_authorisation(request, body: AuthorisationIn):
-    return _out(cases.register_authorisation(user=request.user, **body.dict()))
+    return outcome(cases.register_authorisation(user=request.user, **body.dict()))
 
 
 @router.post("/authorisations/{ledger_id}/revoke", response=OutcomeOut)
 @requires(cases.AUTHORISATION_MANAGE)
 def revoke_authorisation(request, ledger_id: str, body: RevokeIn):
-    return _out(cases.revoke_authorisation(user=request.user, authorisation=ledger_id, reason=body.reason))
+    return outcome(cases.revoke_authorisation(user=request.user, authorisation=ledger_id, reason=body.reason))
 
 
 @router.get("/applications", response=ApplicationPage)
@@ -282,13 +243,13 @@ def list_applications(request, f: Query[StatusFilter]):
 @router.post("/applications", response=OutcomeOut)
 @requires(cases.CASE_APPLICATION_SUBMIT)
 def submit_application(request, body: ApplicationIn):
-    return _out(cases.submit_case_application(user=request.user, **body.dict()))
+    return outcome(cases.submit_case_application(user=request.user, **body.dict()))
 
 
 @router.post("/applications/{ledger_id}/review", response=OutcomeOut)
 @requires(cases.CASE_APPLICATION_REVIEW)
 def review_application(request, ledger_id: str, body: ReviewIn):
-    return _out(cases.review_case_application(user=request.user, application=ledger_id, decision=body.decision,
+    return outcome(cases.review_case_application(user=request.user, application=ledger_id, decision=body.decision,
                                               comment=body.comment))
 
 
