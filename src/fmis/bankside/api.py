@@ -19,19 +19,13 @@ from ninja import Field, Query, Router, Schema
 
 from fmis.bankside import case_api, selectors, services
 from fmis.bankside import functions as F
-from fmis.bankside.schemas import OfMerchant, OutcomeOut, outcome
+from fmis.bankside.schemas import OfMerchant, OutcomeOut, Paging, outcome
 from fmis.iam.api_auth import requires
 from fmis.platform.api_schemas import page_schema
 from fmis.platform.listing import api_page
 
 router = Router(tags=["bankside"])
 router.add_router("/cases", case_api.router)
-
-
-class Paging(Schema):
-    q: str = ""
-    limit: int = 50
-    offset: int = 0
 
 
 class PaymentFilter(Paging):

@@ -14,18 +14,12 @@ from decimal import Decimal
 from ninja import Query, Router, Schema
 
 from fmis.bankside import cases
-from fmis.bankside.schemas import OfMerchant, OutcomeOut, outcome
+from fmis.bankside.schemas import OfMerchant, OutcomeOut, Paging, outcome
 from fmis.iam.api_auth import requires
 from fmis.platform.api_schemas import page_schema
 from fmis.platform.listing import api_page
 
 router = Router(tags=["bankside cases"])
-
-
-class Paging(Schema):
-    q: str = ""
-    limit: int = 50
-    offset: int = 0
 
 
 class CaseFilter(Paging):

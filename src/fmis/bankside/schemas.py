@@ -5,6 +5,14 @@ from __future__ import annotations
 from ninja import Schema
 
 
+class Paging(Schema):
+    """Search and page of a list."""
+
+    q: str = ""
+    limit: int = 50
+    offset: int = 0
+
+
 class OutcomeOut(Schema):
     """What the ledger made of a write: its transaction id, ``valid`` / ``invalid`` / ``pending``
     and the block that holds it."""
