@@ -83,6 +83,18 @@ def application(request, pk: int):
         "can_view_voucher": voucher is not None and can(request.user, F.VOUCHER_VIEW)})
 
 
+APPLICATION_FIELDS = ("payee_name", "payee_account", "payee_bank", "amount", "settle_mode", "purpose", "plan_month",
+                      "gov_eco_code", "dept_eco_code")
+
+
+def _application_fields(d: dict) -> dict:
+    """The application form's fields as the services take them (blank classifications: the indicator's)."""
+    out = {f: d[f] for f in APPLICATION_FIELDS}
+    out["gov_eco_code"] = d["gov_eco_code"] or None
+    out["dept_eco_code"] = d["dept_eco_code"] or None
+    return out
+
+
 @needs(F.APP_CREATE)
 def application_create(request):
     indicators = _indicators(request.user, F.APP_CREATE)
@@ -93,11 +105,8 @@ def application_create(request):
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            app = services.create_application(
-                user=request.user, indicator_id=d["indicator"].pk, payee_name=d["payee_name"],
-                payee_account=d["payee_account"], payee_bank=d["payee_bank"], amount=d["amount"],
-                settle_mode=d["settle_mode"], purpose=d["purpose"], plan_month=d["plan_month"],
-                gov_eco_code=d["gov_eco_code"] or None, dept_eco_code=d["dept_eco_code"] or None)
+            app = services.create_application(user=request.user, indicator_id=d["indicator"].pk,
+                                              **_application_fields(d))
         except DomainError as exc:
             _error(form, exc)
         else:
@@ -109,17 +118,12 @@ def application_create(request):
 @needs(F.APP_CREATE)
 def application_edit(request, pk: int):
     app = selectors.application(user=request.user, pk=pk)
-    initial = {f: getattr(app, f) for f in ("payee_name", "payee_account", "payee_bank", "amount", "settle_mode",
-                                            "purpose", "plan_month", "gov_eco_code", "dept_eco_code")}
+    initial = {f: getattr(app, f) for f in APPLICATION_FIELDS}
     form = forms.ApplicationEditForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            services.update_application(
-                user=request.user, application_id=app.pk, payee_name=d["payee_name"],
-                payee_account=d["payee_account"], payee_bank=d["payee_bank"], amount=d["amount"],
-                settle_mode=d["settle_mode"], purpose=d["purpose"], plan_month=d["plan_month"],
-                gov_eco_code=d["gov_eco_code"] or None, dept_eco_code=d["dept_eco_code"] or None)
+            services.update_application(user=request.user, application_id=app.pk, **_application_fields(d))
         except DomainError as exc:
             _error(form, exc)
         else:
