@@ -194,8 +194,8 @@ class Node:
             kind, _obj = env.parse(m.data, "sha256")
         except EncodingError:
             kind = ""
-        if kind != "genesis" or m.seq != 1:
-            raise NodeError(f"the order does not start with a genesis message (seq {m.seq})")
+        if kind != "genesis" or self.scan_pos != 0:  # the first message this node reads from the start
+            raise NodeError(f"the order does not start with a genesis message (position {m.seq})")
         if self.expected_genesis is not None and m.data != self.expected_genesis:
             raise NodeError("the order's genesis is not the one this node was configured with")
         self._configure(m.data)

@@ -19,7 +19,8 @@ from typing import Protocol, runtime_checkable
 class Ordered:
     """One envelope at its place in the total order."""
 
-    seq: int  # 1-based position in the order; consecutive, no gaps
+    seq: int  # position in the order: strictly increasing (consecutive from 1 on the PostgreSQL orderer;
+    #           stream sequence × 10,000 + place in a bundle on NATS)
     msg_id: str  # the submitter's id (transaction id or marker id)
     data: bytes  # the envelope exactly as submitted
     time_ms: int  # the ordering side's timestamp (milliseconds since the epoch)
@@ -32,17 +33,19 @@ class OrderingError(Exception):
 @runtime_checkable
 class Orderer(Protocol):
     def submit(self, data: bytes, *, msg_id: str, timeout: float = 10.0) -> int:
-        """Append an envelope and return its sequence number once the order is durable.
+        """Append an envelope and return its position once the order is durable.
 
-        Idempotent on ``msg_id``: submitting the same id again returns the first sequence number
-        and appends nothing (within the orderer's de-duplication window)."""
+        Idempotent on ``msg_id``: submitting the same id again returns the first position and
+        appends nothing (within the orderer's de-duplication window; a copy that gets in anyway is
+        a replay, which every node records as invalid)."""
 
     def read(self, *, after: int, max_count: int = 1000, timeout: float = 1.0) -> list[Ordered]:
-        """Up to ``max_count`` envelopes with ``seq > after``, in order; waits up to ``timeout``
-        seconds for the first one and returns an empty list if none arrived."""
+        """Up to ``max_count`` envelopes with ``seq > after``, in order; ``after`` is 0 or a position
+        read before. Waits up to ``timeout`` seconds for the first one and returns an empty list if
+        none arrived."""
 
     def last_seq(self) -> int:
-        """The highest sequence number in the order (0 when empty)."""
+        """The position of the last envelope in the order (0 when empty)."""
 
     def close(self) -> None:
         """Release connections; the orderer is not used afterwards."""

@@ -1,4 +1,6 @@
-"""What every ``Orderer`` must do, as checks any implementation's tests can run.
+"""What every ``Orderer`` must do, as checks any implementation's tests can run: positions
+increase strictly (whether they are consecutive is the implementation's business), an id
+submitted again keeps its first position, reads resume from any position read before.
 
 ``check_all(make)`` takes a factory returning a fresh, empty orderer (or one whose order is empty
 as far as the given ``prefix`` of message ids goes: the checks only look at their own messages'
@@ -29,15 +31,15 @@ def read_all(orderer: Orderer, *, after: int, until: int, timeout: float = 10.0)
     return out
 
 
-def check_consecutive_and_idempotent(orderer: Orderer) -> None:
+def check_positions_and_idempotent(orderer: Orderer) -> None:
     start = orderer.last_seq()
     ids = _ids(5)
     seqs = [orderer.submit(f"payload {i}".encode(), msg_id=m) for i, m in enumerate(ids)]
-    assert seqs == list(range(start + 1, start + 6))
+    assert start < seqs[0] and seqs == sorted(set(seqs))  # strictly increasing, after what was there
     # the same id again: the first position, nothing appended
     assert orderer.submit(b"payload 2", msg_id=ids[2]) == seqs[2]
-    assert orderer.last_seq() == start + 5
-    got = read_all(orderer, after=start, until=start + 5)
+    assert orderer.last_seq() == seqs[-1]
+    got = read_all(orderer, after=start, until=seqs[-1])
     assert [o.seq for o in got] == seqs
     assert [o.msg_id for o in got] == ids
     assert [o.data for o in got] == [f"payload {i}".encode() for i in range(5)]
@@ -47,17 +49,16 @@ def check_consecutive_and_idempotent(orderer: Orderer) -> None:
 
 def check_read_bounds(orderer: Orderer) -> None:
     start = orderer.last_seq()
-    for m in _ids(7):
-        orderer.submit(m.encode(), msg_id=m)
+    seqs = [orderer.submit(m.encode(), msg_id=m) for m in _ids(7)]
     first = orderer.read(after=start, max_count=3, timeout=5)
-    assert [o.seq for o in first] == [start + 1, start + 2, start + 3]
+    assert [o.seq for o in first] == seqs[:3]
     # reading from an arbitrary position, also backwards, gives the same messages again
-    again = orderer.read(after=start + 1, max_count=2, timeout=5)
+    again = orderer.read(after=seqs[0], max_count=2, timeout=5)
     assert [(o.seq, o.data) for o in again] == [(o.seq, o.data) for o in first[1:3]]
-    rest = read_all(orderer, after=start + 3, until=start + 7)
-    assert [o.seq for o in rest] == list(range(start + 4, start + 8))
+    rest = read_all(orderer, after=seqs[2], until=seqs[-1])
+    assert [o.seq for o in rest] == seqs[3:]
     # nothing more: an empty list after the timeout, not an error
-    assert orderer.read(after=start + 7, max_count=10, timeout=0.3) == []
+    assert orderer.read(after=seqs[-1], max_count=10, timeout=0.3) == []
 
 
 def check_concurrent_submitters(make: Callable[[], Orderer], *, threads: int = 4, each: int = 25) -> None:
@@ -88,10 +89,10 @@ def check_concurrent_submitters(make: Callable[[], Orderer], *, threads: int = 4
     for w in workers:
         w.join()
     assert not errors, errors
-    total = threads * each
-    got = read_all(probe, after=start, until=start + total)
+    got = read_all(probe, after=start, until=max(acked.values()))
     probe.close()
-    assert [o.seq for o in got] == list(range(start + 1, start + total + 1))
+    assert len(got) == threads * each
+    assert [o.seq for o in got] == sorted({o.seq for o in got})
     assert sorted(o.msg_id for o in got) == sorted(acked)
     assert {o.msg_id: o.seq for o in got} == acked
     position = {o.msg_id: o.seq for o in got}
@@ -102,7 +103,7 @@ def check_concurrent_submitters(make: Callable[[], Orderer], *, threads: int = 4
 def check_all(make: Callable[[], Orderer]) -> None:
     orderer = make()
     try:
-        check_consecutive_and_idempotent(orderer)
+        check_positions_and_idempotent(orderer)
         check_read_bounds(orderer)
     finally:
         orderer.close()
