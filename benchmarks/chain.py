@@ -178,8 +178,10 @@ class PgBackend:
 class NatsBackend:
     """A 3-server NATS JetStream cluster with mutual TLS on loopback: one stream per order."""
 
-    def __init__(self, directory: str, servers: int = 3):
+    def __init__(self, directory: str, servers: int = 3, linger: float | None = None):
         from fmis.transfers.ledger.cluster import start_cluster
+
+        self.linger = linger
 
         self.cluster = start_cluster(Path(directory) / "nats", size=servers, tls=True)
         self.label = f"NATS JetStream ({servers} servers, mutual TLS, replicas {min(3, servers)})"
@@ -191,13 +193,43 @@ class NatsBackend:
         stream = f"BENCH_{tag.upper()}_{uuid.uuid4().hex[:8].upper()}"
         return ("factory:fmis.transfers.ledger.nats_factory:orderer",
                 config_for(self.cluster.urls, tls=self.cluster.client_tls, stream=stream,
-                           subject=f"bench.{stream}", replicas=self.replicas))
+                           subject=f"bench.{stream}", replicas=self.replicas, linger=self.linger))
 
     def client(self, spec: str, config: dict) -> Orderer:
         return make_orderer(spec, config)
 
     def server_pids(self) -> list[int]:
         return [s.process.pid for s in self.cluster.servers if s.process and s.process.poll() is None]
+
+    def raw_rate(self, txs: int, clients: int, size: int) -> float:
+        """Plain JetStream, no bundles: `clients` publishers on one connection, each publishing one
+        message of `size` bytes (with a Nats-Msg-Id) and waiting for its acknowledgement, to a fresh
+        stream with the same replicas."""
+        import asyncio
+
+        import nats
+        from nats.js import api
+
+        async def run() -> float:
+            nc = await nats.connect(self.cluster.urls, tls=self.cluster.client_tls.client_context())
+            js = nc.jetstream(timeout=10)
+            stream = f"RAW{uuid.uuid4().hex[:8].upper()}"
+            await js.add_stream(api.StreamConfig(name=stream, subjects=[f"raw.{stream}"], num_replicas=self.replicas,
+                                                 storage=api.StorageType.FILE))
+            payload = os.urandom(size)
+            todo = iter(range(txs))
+
+            async def publisher() -> None:
+                for i in todo:
+                    await js.publish(f"raw.{stream}", payload, stream=stream, headers={"Nats-Msg-Id": f"raw-{i}"})
+
+            t0 = time.perf_counter()
+            await asyncio.gather(*(publisher() for _ in range(clients)))
+            rate = txs / (time.perf_counter() - t0)
+            await nc.close()
+            return rate
+
+        return asyncio.run(run())
 
     def close(self) -> None:
         self.cluster.stop()
@@ -279,7 +311,7 @@ def wait_committed(dsns: list[str], count: int, timeout: float) -> None:
 
 
 def e2e(admin: str, backend, suite: str, nodes: int, txs: int, clients: int, batch: int, workdir: str,
-        rate: float = 0.0, cosign_interval: float = 0.0, node_profile: str = "") -> dict:
+        rate: float = 0.0, cosign_interval: float = 0.0, node_profile: str = "", cut_after: float = 0.1) -> dict:
     c = consortium_for(suite, nodes)
     spec, config = backend.order("ord")
     node_dsns = [dbutil.create_database(admin, f"bench_chain_n{i}", replace=True) for i in range(nodes)]
@@ -292,7 +324,7 @@ def e2e(admin: str, backend, suite: str, nodes: int, txs: int, clients: int, bat
         run = ["-c", PROFILED_NODE, node_profile] if node_profile and i == 0 else ["-m", "fmis.transfers.ledger.noded"]
         procs.append(subprocess.Popen([sys.executable, *run, "--dsn", dsn,
                                        "--orderer", spec, "--orderer-config", json.dumps(config),
-                                       "--key-file", key, "--cut-after", "0.05",
+                                       "--key-file", key, "--cut-after", str(cut_after),
                                        *(["--cosign-interval", str(cosign_interval)] if cosign_interval else [])],
                                       env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
                                       stderr=subprocess.DEVNULL))
@@ -351,6 +383,8 @@ def e2e(admin: str, backend, suite: str, nodes: int, txs: int, clients: int, bat
 
 
 def raw_orderer(backend, txs: int, clients: int, batch: int, size: int) -> float:
+    if hasattr(backend, "raw_rate"):
+        return backend.raw_rate(txs, clients, int(size))
     spec, config = backend.order("raw")
     items = [(os.urandom(int(size)), f"raw-{i}") for i in range(txs)]
     t0 = time.perf_counter()
@@ -535,6 +569,11 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1, help="repeat each end-to-end measurement; prints the median")
     ap.add_argument("--cosign-interval", type=float, default=0.0,
                     help="the nodes' checkpoint interval in seconds of order time (0: a checkpoint per block)")
+    ap.add_argument("--cut-after", type=float, default=0.1,
+                    help="seconds a node lets transactions wait before asking for a block to be cut")
+    ap.add_argument("--linger", type=float, default=None,
+                    help="NATS: least seconds between two messages of one client's concurrent submits "
+                         "(default: the orderer's)")
     ap.add_argument("--node-profile", default="", metavar="FILE",
                     help="run the first node under cProfile (CPU time) and write its statistics to FILE (pstats)")
     ap.add_argument("--verify-txs", type=int, default=100_000)
@@ -556,7 +595,7 @@ def main() -> None:
         return
     if not ns.skip_e2e:
         with tempfile.TemporaryDirectory() as workdir:
-            backend = NatsBackend(workdir) if ns.orderer == "nats" else PgBackend(admin)
+            backend = NatsBackend(workdir, linger=ns.linger) if ns.orderer == "nats" else PgBackend(admin)
             print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
                   f"orderer: {backend.label}", flush=True)
             try:
@@ -565,7 +604,7 @@ def main() -> None:
                         runs = []
                         for _ in range(ns.runs):
                             res = e2e(admin, backend, suite, n, ns.txs, ns.clients, ns.batch, workdir, ns.rate,
-                                      ns.cosign_interval, ns.node_profile)
+                                      ns.cosign_interval, ns.node_profile, ns.cut_after)
                             res["raw"] = raw_orderer(backend, ns.txs, ns.clients, ns.batch, res["size"])
                             res["load"] = os.getloadavg()[0]
                             print_run(ns, res)

@@ -21,10 +21,13 @@ _TLS_KEYS = ("tls_cert", "tls_key", "tls_ca")
 
 
 def config_for(urls: Sequence[str] | str, *, tls: TlsFiles | None = None, stream: str = "LEDGER",
-               subject: str = "ledger.order", replicas: int = 3, connect_timeout: float = 30.0) -> dict:
+               subject: str = "ledger.order", replicas: int = 3, connect_timeout: float = 30.0,
+               linger: float | None = None) -> dict:
     """The keyword arguments of ``orderer`` as plain JSON values."""
     config: dict = {"urls": [urls] if isinstance(urls, str) else list(urls), "stream": stream, "subject": subject,
                     "replicas": replicas, "connect_timeout": connect_timeout}
+    if linger is not None:
+        config["linger"] = linger
     if tls is not None:
         config.update(tls_cert=str(tls.cert), tls_key=str(tls.key), tls_ca=str(tls.ca))
     return config
@@ -32,7 +35,7 @@ def config_for(urls: Sequence[str] | str, *, tls: TlsFiles | None = None, stream
 
 def orderer(*, urls: Sequence[str] | str, stream: str = "LEDGER", subject: str = "ledger.order",
             tls_cert: str = "", tls_key: str = "", tls_ca: str = "", replicas: int = 3,
-            duplicate_window: float = 600.0, connect_timeout: float = 30.0) -> NatsOrderer:
+            duplicate_window: float = 600.0, connect_timeout: float = 30.0, linger: float = 0.02) -> NatsOrderer:
     """A connected ``NatsOrderer``. TLS is mutual: the three file paths come together or not at all."""
     given = [bool(v) for v in (tls_cert, tls_key, tls_ca)]
     if any(given) and not all(given):
@@ -44,4 +47,4 @@ def orderer(*, urls: Sequence[str] | str, stream: str = "LEDGER", subject: str =
             if not path.is_file():
                 raise FileNotFoundError(f"{key}: no such file {path}")
     return NatsOrderer(urls, stream=stream, subject=subject, tls=tls, replicas=replicas,
-                       duplicate_window=duplicate_window, connect_timeout=connect_timeout)
+                       duplicate_window=duplicate_window, connect_timeout=connect_timeout, linger=linger)

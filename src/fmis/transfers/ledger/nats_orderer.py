@@ -140,7 +140,7 @@ class NatsOrderer:
 
     def __init__(self, urls: Sequence[str] | str, *, stream: str = "LEDGER", subject: str = "ledger.order",
                  tls: TlsFiles | ssl.SSLContext | None = None, replicas: int = 3,
-                 duplicate_window: float = 600.0, connect_timeout: float = 30.0, linger: float = 0.01):
+                 duplicate_window: float = 600.0, connect_timeout: float = 30.0, linger: float = 0.02):
         """``linger``: the least time between two messages of ``submit`` calls, in which concurrent
         calls gather into one bundle (a submit after a quiet spell leaves at once)."""
         self.linger = linger
@@ -156,6 +156,7 @@ class NatsOrderer:
         self._stream_seq = 0  # the stream sequence the subscription delivered last
         self._position: int | None = None  # the position ``read`` returned last
         self._buffer: collections.deque[Ordered] = collections.deque()  # expanded, not yet returned
+        self._read_deadline = 10.0
         self._queue: collections.deque[_Pending] = collections.deque()  # ``submit`` calls not yet published
         self._qlock = threading.Lock()
         self._signalled = False  # the senders were woken for what is queued
@@ -370,17 +371,30 @@ class NatsOrderer:
 
     def read(self, *, after: int, max_count: int = 1000, timeout: float = 1.0) -> list[Ordered]:
         with self._lock:
+            self._read_deadline = timeout + 10  # for (re)subscribing, within the call's own limit
             return self._call(self._read(after, max_count, timeout), timeout=timeout + 15)
 
     async def _subscribe(self, after: int) -> None:
         """Deliver from the message holding position ``after`` (the rest of a bundle read in part)."""
         if self._sub is not None:
             with contextlib.suppress(Exception):  # a dead subscription is replaced either way
-                await self._sub.unsubscribe()
+                await asyncio.wait_for(self._sub.unsubscribe(), timeout=5)
+            self._sub = None
         start = max(after // SLOTS, 1)
         config = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE, opt_start_seq=start)
-        self._sub = await self._js.subscribe(self.subject, stream=self.stream, ordered_consumer=True, config=config,
-                                             idle_heartbeat=2.0)
+        # Creating the consumer fails or hangs while the stream elects a new leader: try again, each
+        # attempt bounded, until the read's own deadline.
+        deadline = time.monotonic() + self._read_deadline
+        while True:
+            try:
+                self._sub = await asyncio.wait_for(
+                    self._js.subscribe(self.subject, stream=self.stream, ordered_consumer=True, config=config,
+                                       idle_heartbeat=2.0), timeout=5)
+                break
+            except _RETRYABLE as exc:
+                if time.monotonic() > deadline:
+                    raise OrderingError(f"could not read stream {self.stream}: {exc!r}") from None
+                await asyncio.sleep(0.3)
         self._stream_seq = start - 1
         self._buffer.clear()
 
