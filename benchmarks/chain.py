@@ -202,34 +202,10 @@ class NatsBackend:
         return [s.process.pid for s in self.cluster.servers if s.process and s.process.poll() is None]
 
     def raw_rate(self, txs: int, clients: int, size: int) -> float:
-        """Plain JetStream, no bundles: `clients` publishers on one connection, each publishing one
-        message of `size` bytes (with a Nats-Msg-Id) and waiting for its acknowledgement, to a fresh
-        stream with the same replicas."""
-        import asyncio
+        """Plain JetStream, no bundles: `clients` publishers each waiting for its acknowledgement."""
+        from jetstream import raw_publish_rate
 
-        import nats
-        from nats.js import api
-
-        async def run() -> float:
-            nc = await nats.connect(self.cluster.urls, tls=self.cluster.client_tls.client_context())
-            js = nc.jetstream(timeout=10)
-            stream = f"RAW{uuid.uuid4().hex[:8].upper()}"
-            await js.add_stream(api.StreamConfig(name=stream, subjects=[f"raw.{stream}"], num_replicas=self.replicas,
-                                                 storage=api.StorageType.FILE))
-            payload = os.urandom(size)
-            todo = iter(range(txs))
-
-            async def publisher() -> None:
-                for i in todo:
-                    await js.publish(f"raw.{stream}", payload, stream=stream, headers={"Nats-Msg-Id": f"raw-{i}"})
-
-            t0 = time.perf_counter()
-            await asyncio.gather(*(publisher() for _ in range(clients)))
-            rate = txs / (time.perf_counter() - t0)
-            await nc.close()
-            return rate
-
-        return asyncio.run(run())
+        return raw_publish_rate(self.cluster, messages=txs, size=size, clients=clients, replicas=self.replicas)
 
     def close(self) -> None:
         self.cluster.stop()

@@ -159,18 +159,18 @@ class NatsOrderer:
         self._read_deadline = 10.0
         self._queue: collections.deque[_Pending] = collections.deque()  # ``submit`` calls not yet published
         self._qlock = threading.Lock()
-        self._signalled = False  # the senders were woken for what is queued
+        self._signalled = False  # the sender was woken for what is queued
         self._acked: collections.OrderedDict[str, int] = collections.OrderedDict()
         self._closed = False
         try:
-            self._call(self._connect(), timeout=connect_timeout + 5, connect_timeout=connect_timeout)
+            self._call(self._connect(connect_timeout), timeout=connect_timeout + 5)
         except BaseException:
             self._stop_loop()
             raise
 
     # -- plumbing -------------------------------------------------------------------------------
 
-    def _call(self, coro, *, timeout: float, **kw):
+    def _call(self, coro, *, timeout: float):
         if self._closed:
             coro.close()
             raise OrderingError("the orderer is closed")

@@ -87,7 +87,7 @@ class Node:
         self.orderer = orderer
         self.signer = signer
         self.cut_after = cut_after
-        self.cut_wait = cut_after  # this node's own wait, once the genesis names the founders
+        self.cut_turn = 1  # this node's turn among the founders asking for cuts (1 to 4)
         self.read_batch = read_batch
         self.expected_genesis = expected_genesis
         self.cosign = cosign and signer is not None
@@ -134,7 +134,12 @@ class Node:
         self.block_max = int(config.get("block_max_txs", 500))
         founders = [membership.certificate_id(config["hash"], pem) for pem in config.get("members", [])]
         me = self.signer.creator if self.signer is not None else ""
-        self.cut_wait = self.cut_after * (1 + min(founders.index(me) if me in founders else 0, 3))
+        self.cut_turn = 1 + min(founders.index(me) if me in founders else 0, 3)
+
+    @property
+    def cut_wait(self) -> float:
+        """Seconds transactions wait here before this node asks for a cut."""
+        return self.cut_after * self.cut_turn
 
     @property
     def height(self) -> int:

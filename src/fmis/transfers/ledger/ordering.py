@@ -3,7 +3,8 @@
 An orderer gives every submitted envelope one place in a single total order; every node reads the
 same sequence and cuts the same blocks from it. Two implementations: the single-node orderer on the
 node's PostgreSQL (the embedded default) and NATS JetStream (a replicated stream on a 3-server
-cluster, the message id being the envelope's id so that re-submission is de-duplicated).
+cluster; an envelope sent alone has its own id as the message id, envelopes sent together share
+one message, a bundle with an id of its own, so that re-submission is de-duplicated).
 
 The orderer does not look inside an envelope: signed transactions and block-cut markers are both
 opaque bytes to it. Validation is the nodes' business.

@@ -215,3 +215,43 @@ def test_malformed_envelope_is_recorded_invalid(chain):
     chain.cut()
     rows = chain.rows("SELECT valid, reason FROM transfers_tx WHERE block_number = 1 ORDER BY position")
     assert rows == [(False, "envelope.malformed"), (False, "envelope.malformed")]
+
+
+def test_founders_ask_for_cuts_in_turn(consortium, make_db, monkeypatch):
+    """A founder's node waits one more time-to-cut per founder listed before it (three at most), so
+    that normally one node asks; a later one still asks when the first does not. The clock the node
+    reads to decide when to ask is replaced here, so the test decides what time it is."""
+    from types import SimpleNamespace
+
+    import fmis.transfers.ledger.node as node_mod
+    from fmis.transfers.tests.conftest import Chain
+
+    chain = Chain(consortium, make_db, nodes=0)
+    try:
+        nodes = [chain.add_node(m.signer) for m in chain.c.members] + [chain.add_node(None)]
+        for n in nodes:
+            n.cut_after = 1.0
+            n.catch_up()
+        assert [n.cut_wait for n in nodes] == [1.0, 2.0, 3.0, 4.0, 4.0, 1.0]  # 5 founders, then no signer
+
+        now = [1000.0]
+        monkeypatch.setattr(node_mod, "time", SimpleNamespace(monotonic=lambda: now[0]))  # the node's clock only
+        chain.submit(chain.tx("990000", "transfers.allocate", allocation_args()))
+        second = nodes[1]
+        second.step(timeout=0.05)  # the transaction waits in the block being assembled
+        assert len(second.pending) == 1 and second.pending_since == 1000.0
+        before = chain.orderer.last_seq()
+
+        def markers() -> list[bytes]:
+            return [m.data for m in chain.orderer.read(after=before, max_count=100, timeout=0.01)
+                    if b'"type":"cut"' in m.data]
+
+        now[0] = 1001.5  # past the first founder's turn, not the second's
+        second.step(timeout=0.01)
+        assert markers() == [] and second.number == 0
+        now[0] = 1002.1  # nobody asked: the second founder does, and the block is cut
+        second.step(timeout=0.01)
+        second.step(timeout=0.05)
+        assert markers() == [b'{"block":1,"type":"cut"}'] and second.number == 1
+    finally:
+        chain.close()
