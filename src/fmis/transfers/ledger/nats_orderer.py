@@ -7,7 +7,7 @@ own timestamp of each message, so every node that reads the order sees the same 
 Envelopes submitted one at a time travel as one stream message each, the envelope's id as
 ``Nats-Msg-Id``: a re-submission inside the stream's duplicate window is acknowledged with the first
 message's sequence and stored once. Envelopes submitted together (``submit_many``, or ``submit``
-calls from several threads while the previous publish is in flight: group commit) travel as one
+calls from several threads within ``linger`` of the client's previous message) travel as one
 *bundle* message of up to ``BUNDLE_MAX`` envelopes, framed by length, with the header
 ``Fmis-Bundle`` (their count) and the bundle's own ``Nats-Msg-Id`` (a hash of its envelopes' ids), so
 that a bundle published again after a lost acknowledgement is stored once. Every message costs the
@@ -198,7 +198,7 @@ class NatsOrderer:
                 await asyncio.sleep(0.3)
         self._in_flight = asyncio.Semaphore(IN_FLIGHT)
         self._sending: set[asyncio.Task] = set()
-        self._senders = [asyncio.ensure_future(self._sender())]
+        self._sender_task = asyncio.ensure_future(self._sender())
 
     async def _ensure_stream(self) -> None:
         try:
@@ -249,8 +249,8 @@ class NatsOrderer:
     # -- Orderer --------------------------------------------------------------------------------
 
     def submit(self, data: bytes, *, msg_id: str, timeout: float = 10.0) -> int:
-        """Concurrent calls are published together: while a publish is in flight, what the other
-        threads submit waits and leaves as one bundle (each caller still returns only once its
+        """Concurrent calls are published together: what the threads submit within ``linger`` of the
+        client's previous message leaves as one bundle (each caller still returns only once its
         envelope is acknowledged)."""
         if self._closed:
             raise OrderingError("the orderer is closed")
@@ -371,7 +371,7 @@ class NatsOrderer:
 
     def read(self, *, after: int, max_count: int = 1000, timeout: float = 1.0) -> list[Ordered]:
         with self._lock:
-            self._read_deadline = timeout + 10  # for (re)subscribing, within the call's own limit
+            self._read_deadline = timeout + 5  # for (re)subscribing, within the call's own limit
             return self._call(self._read(after, max_count, timeout), timeout=timeout + 15)
 
     async def _subscribe(self, after: int) -> None:
@@ -419,6 +419,13 @@ class NatsOrderer:
         return msg
 
     async def _read(self, after: int, max_count: int, timeout: float) -> list[Ordered]:
+        try:
+            return await self._read_from(after, max_count, timeout)
+        except BaseException:  # failed or cancelled half-way: the next read starts again from its position
+            self._position = None
+            raise
+
+    async def _read_from(self, after: int, max_count: int, timeout: float) -> list[Ordered]:
         if self._sub is None or self._position != after:
             await self._subscribe(after)
         out: list[Ordered] = []
@@ -488,7 +495,7 @@ class NatsOrderer:
     async def _close(self) -> None:
         # Everything submitted was acknowledged already, so nothing is left to flush: close, don't
         # drain (draining an ordered consumer waits for its heartbeats).
-        tasks = [*self._senders, *self._sending]
+        tasks = [self._sender_task, *self._sending]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

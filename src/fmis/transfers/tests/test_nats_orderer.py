@@ -179,3 +179,22 @@ def test_reading_in_small_batches_takes_every_delivered_message_in_order(make_or
     # reading again from an earlier position starts over from there
     again = reader.read(after=seqs[10], max_count=3, timeout=5)
     assert [o.seq for o in again] == seqs[11:14]
+
+
+def test_a_read_that_fails_half_way_starts_again_from_its_position(make_orderer, monkeypatch):
+    writer = make_orderer()
+    seqs = writer.submit_many([(f"x{i}".encode(), f"x{i}") for i in range(10)])
+    seqs += writer.submit_many([(f"y{i}".encode(), f"y{i}") for i in range(10)])
+    reader = make_orderer()
+    first = reader.read(after=0, max_count=4, timeout=5)  # six of the first bundle stay buffered
+
+    async def lost_connection():
+        raise OrderingError("connection lost")
+
+    # the next read takes the six buffered envelopes, then fails before the second bundle
+    monkeypatch.setattr(reader, "_ready_msg", lost_connection)
+    with pytest.raises(OrderingError, match="connection lost"):
+        reader.read(after=first[-1].seq, max_count=100, timeout=1)
+    monkeypatch.undo()
+    rest = conformance.read_all(reader, after=first[-1].seq, until=seqs[-1])
+    assert [o.seq for o in first + rest] == seqs  # nothing the failed read had taken is lost
