@@ -10,6 +10,7 @@ import pytest
 
 from fmis.transfers.ledger.ordering import Orderer
 from fmis.transfers.ledger.pg_orderer import PgOrderer
+from fmis.transfers.tests import orderer_conformance as conformance
 
 
 @pytest.fixture
@@ -23,6 +24,21 @@ def test_implements_the_protocol(orderer):
     assert isinstance(orderer, Orderer)
     assert orderer.last_seq() == 0
     assert orderer.read(after=0, timeout=0.01) == []
+
+
+def test_conformance(orderer):
+    """The checks every orderer passes (the NATS orderer runs them too)."""
+    made: list[PgOrderer] = []
+
+    def make() -> PgOrderer:
+        made.append(PgOrderer(orderer.dsn, install=False))
+        return made[-1]
+
+    try:
+        conformance.check_all(make)
+    finally:
+        for o in made:
+            o.close()
 
 
 def test_concurrent_submitters_get_consecutive_numbers_and_duplicates_are_absorbed(orderer):
