@@ -4,8 +4,6 @@ applications; forms for bank operators and the finance side's review. Thin: pars
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied as HttpForbidden
@@ -18,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from fmis.bankside import cases
 from fmis.bankside.models import CaseApplication, CaseKind, CollectionAuthorisation, ExceptionCase
+from fmis.bankside.web import form_page, parse_date, report_outcome
 from fmis.iam.permissions import can
 from fmis.platform.errors import DomainError
 from fmis.platform.listing import page, wants_export
@@ -92,31 +91,13 @@ def _changes(data: dict) -> dict[str, str]:
     return {k: data[k] for k in CORRECTABLE if data.get(k)}
 
 
-def _report(request, outcome, done: str) -> None:
-    if outcome.status == "valid":
-        messages.success(request, _("%(what)s已上链：区块 %(b)s") % {"what": done, "b": outcome.block})
-    else:
-        messages.info(request, _("%(what)s已提交，等待出块：%(id)s") % {"what": done, "id": outcome.tx_id[:16]})
-
-
-def _form_page(request, form, title: str, cancel: str):
-    return render(request, "bankside/cases/form.html", {"form": form, "title": title, "cancel_url": cancel})
-
-
-def _date(value: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 # --- cases --------------------------------------------------------------------------------------------
 
 
 @needs(cases.CASE_VIEW)
 def case_list(request):
     q, kind, status = (request.GET.get(k, "").strip() for k in ("q", "kind", "status"))
-    day = _date(request.GET.get("date", ""))
+    day = parse_date(request.GET.get("date", ""))
     qs = cases.cases(user=request.user, q=q, kind=kind, status=status, date=day)
     if wants_export(request):
         return xlsx_response("异常业务.xlsx", [_("日期"), _("业务类别"), _("商户号"), _("原支付凭证"), _("银行流水号"), _("金额"), _("币种"),
@@ -156,26 +137,26 @@ def case_new(request, kind: str):
         raise HttpForbidden(function)
     label = CaseKind(kind).label
     form = FORMS[kind](request.POST or None, initial={k: request.GET.get(k, "") for k in ("payment", "authorisation")})
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        try:
-            if kind == CaseKind.CORRECTION:
-                out = cases.correct_payment(user=request.user, payment=d["payment"], changes=_changes(d),
-                                            date=d["date"], reason=d["reason"], application=d["application"])
-            elif kind == CaseKind.COLLECTION:
-                out = cases.collect(user=request.user, **d)
-            elif kind == CaseKind.RETURN:
-                out = cases.return_payment(user=request.user, **d)
-            else:
-                out = cases.refund_mistaken(user=request.user, **d)
-        except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+    def action(d):
+        if kind == CaseKind.CORRECTION:
+            out = cases.correct_payment(user=request.user, payment=d["payment"], changes=_changes(d),
+                                        date=d["date"], reason=d["reason"], application=d["application"])
+        elif kind == CaseKind.COLLECTION:
+            out = cases.collect(user=request.user, **d)
+        elif kind == CaseKind.RETURN:
+            out = cases.return_payment(user=request.user, **d)
         else:
-            _report(request, out, label)
-            if out.status == "valid" and ExceptionCase.objects.filter(ledger_id=out.tx_id).exists():
-                return redirect("bankside:case", ledger_id=out.tx_id)
-            return redirect("bankside:cases")
-    return _form_page(request, form, label, reverse("bankside:cases"))
+            out = cases.refund_mistaken(user=request.user, **d)
+        report_outcome(request, out, label)
+        return out
+
+    def success(out):
+        if out.status == "valid" and ExceptionCase.objects.filter(ledger_id=out.tx_id).exists():
+            return reverse("bankside:case", kwargs={"ledger_id": out.tx_id})
+        return reverse("bankside:cases")
+
+    return form_page(request, form, title=label, cancel="bankside:cases", action=action, success=success)
 
 
 # --- authorisations ---------------------------------------------------------------------------------
@@ -203,15 +184,12 @@ def authorisation_list(request):
 @needs(cases.AUTHORISATION_MANAGE)
 def authorisation_new(request):
     form = AuthorisationForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            out = cases.register_authorisation(user=request.user, **form.cleaned_data)
-        except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        else:
-            _report(request, out, _("委托收款授权"))
-            return redirect("bankside:authorisations")
-    return _form_page(request, form, _("登记委托收款授权"), reverse("bankside:authorisations"))
+
+    def action(d):
+        report_outcome(request, cases.register_authorisation(user=request.user, **d), _("委托收款授权"))
+
+    return form_page(request, form, title=_("登记委托收款授权"), cancel="bankside:authorisations", action=action,
+                     success=lambda _r: reverse("bankside:authorisations"))
 
 
 @require_POST
@@ -223,7 +201,7 @@ def authorisation_revoke(request, ledger_id: str):
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        _report(request, out, _("撤销授权"))
+        report_outcome(request, out, _("撤销授权"))
     return redirect("bankside:authorisations")
 
 
@@ -253,19 +231,16 @@ def application_list(request):
 def application_new(request):
     form = ApplicationForm(request.POST or None,
                            initial={k: request.GET.get(k, "") for k in ("kind", "payment", "authorisation")})
-    if request.method == "POST" and form.is_valid():
-        d = form.cleaned_data
-        try:
-            out = cases.submit_case_application(
-                user=request.user, kind=d["kind"], reason=d["reason"], payment=d["payment"],
-                authorisation=d["authorisation"], amount=d["amount"],
-                changes=_changes(d) if d["kind"] == CaseKind.CORRECTION else None)
-        except DomainError as exc:
-            form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-        else:
-            _report(request, out, _("异常业务申请"))
-            return redirect("bankside:applications")
-    return _form_page(request, form, _("提交异常业务申请"), reverse("bankside:applications"))
+
+    def action(d):
+        out = cases.submit_case_application(
+            user=request.user, kind=d["kind"], reason=d["reason"], payment=d["payment"],
+            authorisation=d["authorisation"], amount=d["amount"],
+            changes=_changes(d) if d["kind"] == CaseKind.CORRECTION else None)
+        report_outcome(request, out, _("异常业务申请"))
+
+    return form_page(request, form, title=_("提交异常业务申请"), cancel="bankside:applications", action=action,
+                     success=lambda _r: reverse("bankside:applications"))
 
 
 @require_POST
@@ -278,5 +253,5 @@ def application_review(request, ledger_id: str):
     except DomainError as exc:
         messages.error(request, exc.message)
     else:
-        _report(request, out, _("审核结果"))
+        report_outcome(request, out, _("审核结果"))
     return redirect("bankside:applications")

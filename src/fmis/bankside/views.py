@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from fmis.bankside import forms, selectors, services
 from fmis.bankside import functions as F
 from fmis.bankside.models import FlowRule, StatementLine
+from fmis.bankside.web import form_page, parse_date, report_outcome
 from fmis.iam.permissions import can
 from fmis.platform.errors import DomainError, NotFound
 from fmis.platform.listing import page, wants_export
@@ -29,49 +30,8 @@ from fmis.platform.web import needs
 from fmis.platform.xlsx import XLSX_MIME, xlsx_response
 
 
-def _date(value: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 def _yes(value: bool) -> str:
     return _("是") if value else _("否")
-
-
-def _apply_error(form, exc: DomainError) -> None:
-    """Show a service's refusal on the form: next to each field it names, else above the form."""
-    placed = False
-    for e in exc.errors or []:
-        if e.get("field") in form.fields:
-            form.add_error(e["field"], e["message"])
-            placed = True
-    if not placed:
-        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
-
-
-def _form_page(request, form, *, title: str, cancel: str, action, success, submit: str = ""):
-    """GET shows the form; a valid POST calls `action(cleaned_data)`; a DomainError goes back on the
-    form; success redirects to `success(result)`."""
-    if request.method == "POST" and form.is_valid():
-        try:
-            result = action(form.cleaned_data)
-        except NotFound as exc:
-            form.add_error(None, exc.message)
-        except DomainError as exc:
-            _apply_error(form, exc)
-        else:
-            return redirect(success(result))
-    return render(request, "bankside/form.html", {"form": form, "title": title, "cancel_url": reverse(cancel),
-                                                  "submit": submit or _("提交上链")})
-
-
-def _ledger_ok(request, outcome, text: str) -> None:
-    if outcome.status == "valid":
-        messages.success(request, _("%(t)s：已上链，区块 %(b)s") % {"t": text, "b": outcome.block})
-    else:
-        messages.info(request, _("%(t)s：已提交，等待出块（%(id)s）") % {"t": text, "id": outcome.tx_id[:16]})
 
 
 # --- merchants and accounts --------------------------------------------------------------------------
@@ -98,9 +58,9 @@ def merchant_create(request):
 
     def action(d):
         out = services.register_merchant(user=request.user, **d)
-        _ledger_ok(request, out, _("商户已登记"))
+        report_outcome(request, out, _("商户已登记"))
 
-    return _form_page(request, form, title=_("登记商户"), cancel="bankside:merchants", action=action,
+    return form_page(request, form, title=_("登记商户"), cancel="bankside:merchants", action=action,
                       success=lambda _r: reverse("bankside:merchants"))
 
 
@@ -110,9 +70,9 @@ def account_create(request):
 
     def action(d):
         out = services.open_account(user=request.user, **d)
-        _ledger_ok(request, out, _("账户已开立"))
+        report_outcome(request, out, _("账户已开立"))
 
-    return _form_page(request, form, title=_("开立客户账户或内部过渡账户"), cancel="bankside:merchants",
+    return form_page(request, form, title=_("开立客户账户或内部过渡账户"), cancel="bankside:merchants",
                       action=action, success=lambda _r: reverse("bankside:merchants"))
 
 
@@ -122,9 +82,9 @@ def fund(request):
 
     def action(d):
         out = services.fund(user=request.user, **d)
-        _ledger_ok(request, out, _("资金已入账"))
+        report_outcome(request, out, _("资金已入账"))
 
-    return _form_page(request, form, title=_("商户金融账户资金入账"), cancel="bankside:merchants", action=action,
+    return form_page(request, form, title=_("商户金融账户资金入账"), cancel="bankside:merchants", action=action,
                       success=lambda _r: reverse("bankside:merchants"))
 
 
@@ -149,9 +109,9 @@ def business_type_create(request):
 
     def action(d):
         out = services.define_business_type(user=request.user, **d)
-        _ledger_ok(request, out, _("业务类型已保存"))
+        report_outcome(request, out, _("业务类型已保存"))
 
-    return _form_page(request, form, title=_("定义业务类型"), cancel="bankside:business_types", action=action,
+    return form_page(request, form, title=_("定义业务类型"), cancel="bankside:business_types", action=action,
                       success=lambda _r: reverse("bankside:business_types"))
 
 
@@ -187,11 +147,11 @@ def rule_set(request):
     def action(d):
         exceptions = form.exceptions()  # taken out of `d`
         out = services.set_rule(user=request.user, exceptions=exceptions, **d)
-        _ledger_ok(request, out, _("流程规则已生效"))
+        report_outcome(request, out, _("流程规则已生效"))
         return d
 
     title = (_("修改流程规则（生成第 %(v)s 版）") % {"v": current.version + 1}) if current else _("设置流程规则")
-    return _form_page(request, form, title=title, cancel="bankside:rules", action=action,
+    return form_page(request, form, title=title, cancel="bankside:rules", action=action,
                       success=lambda d: f"{reverse('bankside:rules')}?merchant={d['merchant_no']}&history=1")
 
 
@@ -230,10 +190,10 @@ def pre_application_create(request):
 
     def action(d):
         out = services.submit_pre_application(user=request.user, **d)
-        _ledger_ok(request, out, _("预申请已提交，等待财政审核（编号 %(id)s）") % {"id": out.tx_id})
+        report_outcome(request, out, _("预申请已提交，等待财政审核（编号 %(id)s）") % {"id": out.tx_id})
         return out
 
-    return _form_page(request, form, title=_("提交预申请"), cancel="bankside:pre_applications", action=action,
+    return form_page(request, form, title=_("提交预申请"), cancel="bankside:pre_applications", action=action,
                       success=lambda out: reverse("bankside:pre_application", args=[out.tx_id]))
 
 
@@ -274,7 +234,7 @@ def review_decide(request, ledger_id: str):
     except DomainError as exc:
         messages.error(request, exc.message)
         return back
-    _ledger_ok(request, out, _("预申请已审核通过") if approve else _("预申请已退回"))
+    report_outcome(request, out, _("预申请已审核通过") if approve else _("预申请已退回"))
     return back
 
 
@@ -292,10 +252,10 @@ def pay(request):
         if not data.get("pre_application"):
             data.pop("pre_application", None)
         out = services.pay(user=request.user, **data)
-        _ledger_ok(request, out, _("预算支付已记录"))
+        report_outcome(request, out, _("预算支付已记录"))
         return out
 
-    return _form_page(request, form, title=_("预算支付录入"), cancel="bankside:payments", action=action,
+    return form_page(request, form, title=_("预算支付录入"), cancel="bankside:payments", action=action,
                       success=lambda out: reverse("bankside:payment", args=[out.tx_id]))
 
 
@@ -313,7 +273,7 @@ def _payment_row(p) -> list:
 @needs(F.PAYMENT_VIEW)
 def payments(request):
     q, status, branch = request.GET.get("q", ""), request.GET.get("status", ""), request.GET.get("branch", "")
-    day = _date(request.GET.get("date", ""))
+    day = parse_date(request.GET.get("date", ""))
     qs = selectors.payments(user=request.user, q=q, status=status, branch=branch, date=day)
     if wants_export(request):
         return xlsx_response("预算支付.xlsx", _payment_headers(), (_payment_row(p) for p in qs.iterator()))
@@ -362,14 +322,14 @@ def refund(request, ledger_id: str):
         messages.error(request, exc.message)
         return back
     p = selectors.payment(user=request.user, ledger_id=ledger_id)
-    _ledger_ok(request, out, _("内部账户退款：%(s)s") % {"s": p.get_status_display()})
+    report_outcome(request, out, _("内部账户退款：%(s)s") % {"s": p.get_status_display()})
     return back
 
 
 @needs(F.EXECUTION_VIEW)
 def execution(request):
     g = request.GET
-    date_from, date_to, agency = _date(g.get("date_from", "")), _date(g.get("date_to", "")), g.get("agency", "")
+    date_from, date_to, agency = parse_date(g.get("date_from", "")), parse_date(g.get("date_to", "")), g.get("agency", "")
     rows = selectors.execution_summary(user=request.user, date_from=date_from, date_to=date_to, agency=agency)
     headers = [_("预算单位编码"), _("预算单位名称"), _("业务类型"), _("预算类型"), _("笔数"), _("已支付"),
                _("待退款清账"), _("已退回商户"), _("支付失败")]
@@ -410,7 +370,7 @@ def core_open(request):
         acct = services.open_core_account(user=request.user, **d)
         messages.success(request, _("核心账户 %(a)s 已开立") % {"a": acct.account_no})
 
-    return _form_page(request, form, title=_("开立核心账户"), cancel="bankside:core", action=action,
+    return form_page(request, form, title=_("开立核心账户"), cancel="bankside:core", action=action,
                       success=lambda _r: reverse("bankside:core"), submit=_("开立"))
 
 
@@ -426,7 +386,7 @@ def statement(request):
     from fmis.bankside import bundle, statements
 
     account_no = request.GET.get("account", "").strip()
-    day = _date(request.GET.get("date", ""))
+    day = parse_date(request.GET.get("date", ""))
     try:
         previous = max(0, min(31, int(request.GET.get("previous", "0") or 0)))
     except ValueError:

@@ -315,11 +315,11 @@ def test_bank_screens_and_forms_read_in_english_and_chinese_stays_the_default(en
                                                     "date": DAY.isoformat(), "bank_serial": "R2", "reason": "退票"},
                     follow=True)
     html = resp.content.decode()
-    assert "Fund return committed: block" in html
+    assert "Fund return: committed in block" in html
     assert chinese_left(html, data | {"退票"}) == set()
     resp = web.post(f"/bankside/cases/authorisations/{business['auth']}/revoke/", {"reason": "合同终止"}, follow=True)
     html = resp.content.decode()
-    assert "Revoke the authorisation committed: block" in html and "<td>Revoked</td>" in html
+    assert "Revoke the authorisation: committed in block" in html and "<td>Revoked</td>" in html
     assert chinese_left(html, data | {"合同终止"}) == set()
 
     # without the cookie the same screens stay Chinese
