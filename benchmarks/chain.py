@@ -148,6 +148,27 @@ def presign(c, alloc: str, n: int) -> list[tuple[bytes, str]]:
         return [x for chunk in pool.map(_sign_chunk, jobs) for x in chunk]
 
 
+def fund_city(c, orderer: Orderer) -> str:
+    """Submit one large allocation from the province to the city and the city's receipt of it;
+    returns the allocation's id (what the expenditure transactions spend)."""
+    prov, city = c.member("990000").signer, c.member("990100").signer
+    a = c.tx(prov, "transfers.allocate", {
+        "from_region": "990000", "to_region": "990100", "amount": 10**15, "fund_code": "ZD", "direct": True,
+        "func_code": "2080801", "purpose": "bench", "doc_no": "B-1", "fiscal_year": 2026})
+    r = c.tx(city, "transfers.receive", {"allocation": a.tx_id})
+    orderer.submit_many([(a.wire, a.tx_id), (r.wire, r.tx_id)])
+    return a.tx_id
+
+
+def funded_pg_order(admin: str, c) -> tuple[PgOrderer, str, str]:
+    """A fresh PostgreSQL order holding the genesis and the city's funding, and a fresh database for
+    one node: (orderer, node DSN, allocation id)."""
+    o = PgOrderer(dbutil.create_database(admin, "bench_chain_vord", replace=True))
+    dsn = dbutil.create_database(admin, "bench_chain_vnode", replace=True)
+    o.submit(c.genesis, msg_id="genesis")
+    return o, dsn, fund_city(c, o)
+
+
 class PgBackend:
     """The single-node PostgreSQL orderer: one database per order."""
 
@@ -305,18 +326,12 @@ def e2e(admin: str, backend, suite: str, nodes: int, txs: int, clients: int, bat
                                       env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
                                       stderr=subprocess.DEVNULL))
     try:
-        prov, city = c.member("990000").signer, c.member("990100").signer
-        a = c.tx(prov, "transfers.allocate", {
-            "from_region": "990000", "to_region": "990100", "amount": 10**15, "fund_code": "ZD", "direct": True,
-            "func_code": "2080801", "purpose": "bench", "doc_no": "B-1", "fiscal_year": 2026})
-        o.submit(a.wire, msg_id=a.tx_id)
-        r = c.tx(city, "transfers.receive", {"allocation": a.tx_id})
-        o.submit(r.wire, msg_id=r.tx_id)
+        alloc = fund_city(c, o)
         wait_committed(node_dsns, 3, 60)
         with psycopg.connect(node_dsns[0]) as conn:
             base_block = conn.execute("SELECT max(number) FROM transfers_block").fetchone()[0]
         t_sign = time.perf_counter()
-        items = presign(c, a.tx_id, txs)
+        items = presign(c, alloc, txs)
         sign_s = time.perf_counter() - t_sign
         size = statistics.mean(len(w) for w, _ in items)
         meter = CpuMeter(admin, [p.pid for p in procs], backend.server_pids())
@@ -370,17 +385,8 @@ def raw_orderer(backend, txs: int, clients: int, batch: int, size: int) -> float
 
 def verify_bench(admin: str, n: int, proofs_n: int) -> dict:
     c = consortium_for("ed25519", 2)
-    ord_dsn = dbutil.create_database(admin, "bench_chain_vord", replace=True)
-    dsn = dbutil.create_database(admin, "bench_chain_vnode", replace=True)
-    o = PgOrderer(ord_dsn)
-    o.submit(c.genesis, msg_id="genesis")
-    prov, city = c.member("990000").signer, c.member("990100").signer
-    a = c.tx(prov, "transfers.allocate", {
-        "from_region": "990000", "to_region": "990100", "amount": 10**15, "fund_code": "ZD", "direct": True,
-        "func_code": "2080801", "purpose": "bench", "doc_no": "B-1", "fiscal_year": 2026})
-    r = c.tx(city, "transfers.receive", {"allocation": a.tx_id})
-    o.submit_many([(a.wire, a.tx_id), (r.wire, r.tx_id)])
-    items = presign(c, a.tx_id, n)
+    o, dsn, alloc = funded_pg_order(admin, c)
+    items = presign(c, alloc, n)
     for i in range(0, n, 2000):
         o.submit_many(items[i:i + 2000])
     node = Node(dsn=dsn, orderer=o, signer=c.members[0].signer, cut_after=0.0, cosign=False)
@@ -487,19 +493,10 @@ def profile_node(admin: str, suite: str, n: int) -> tuple[dict, dict, float]:
     import fmis.transfers.ledger.node as node_mod
 
     c = consortium_for(suite, 4)
-    ord_dsn = dbutil.create_database(admin, "bench_chain_vord", replace=True)
-    dsn = dbutil.create_database(admin, "bench_chain_vnode", replace=True)
-    o = PgOrderer(ord_dsn)
-    o.submit(c.genesis, msg_id="genesis")
-    prov, city = c.member("990000").signer, c.member("990100").signer
-    a = c.tx(prov, "transfers.allocate", {
-        "from_region": "990000", "to_region": "990100", "amount": 10**15, "fund_code": "ZD", "direct": True,
-        "func_code": "2080801", "purpose": "bench", "doc_no": "B-1", "fiscal_year": 2026})
-    r = c.tx(city, "transfers.receive", {"allocation": a.tx_id})
-    o.submit_many([(a.wire, a.tx_id), (r.wire, r.tx_id)])
+    o, dsn, alloc = funded_pg_order(admin, c)
     node = Node(dsn=dsn, orderer=o, signer=c.members[0].signer, cut_after=0.0, cosign=False)
     node.catch_up(idle_rounds=2, timeout=0.05)
-    items = presign(c, a.tx_id, n)
+    items = presign(c, alloc, n)
     for i in range(0, n, 2000):
         o.submit_many(items[i:i + 2000])
     ph = Phases()
