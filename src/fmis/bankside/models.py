@@ -103,25 +103,20 @@ class FlowRule(models.Model):
 
 
 
-class PreApplication(models.Model):
+class LedgerApplication(models.Model):
+    """What a pre-application and a case application share: an application on the ledger, judged by
+    the finance region its rule names, projected with the blocks that submitted and reviewed it."""
+
     class Status(models.TextChoices):
         SUBMITTED = "submitted", _("待审核")
         APPROVED = "approved", pgettext_lazy("bankside", "已通过")
         REJECTED = "rejected", _("已退回")
 
     ledger_id = models.CharField("链上编号", max_length=64, unique=True)
-    kind = models.CharField("类别", max_length=20, choices=FlowRule.Flow.choices)
-    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="pre_applications",
-                                 verbose_name="商户")
-    business_type = models.ForeignKey(BusinessType, on_delete=models.PROTECT, verbose_name="业务类型")
-    amount = MoneyField("申请金额")
-    currency = models.CharField("币种", max_length=3)
-    purpose = models.CharField("用途", max_length=200)
     rule_version = models.IntegerField("规则版本")
     approver_region = models.CharField("审核财政区划", max_length=12)
     status = models.CharField("状态", max_length=20, choices=Status.choices)
     comment = models.CharField("审核意见", max_length=200, blank=True)
-    payment_ledger_id = models.CharField("使用支付", max_length=64, blank=True)
     submitted_block = models.BigIntegerField("提交区块")
     reviewed_block = models.BigIntegerField("审核区块", null=True, blank=True)
 
@@ -130,8 +125,22 @@ class PreApplication(models.Model):
                                               "region": "approver_region"}
 
     class Meta:
-        verbose_name = "预申请"
+        abstract = True
         ordering = ["-submitted_block"]
+
+
+class PreApplication(LedgerApplication):
+    kind = models.CharField("类别", max_length=20, choices=FlowRule.Flow.choices)
+    merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="pre_applications",
+                                 verbose_name="商户")
+    business_type = models.ForeignKey(BusinessType, on_delete=models.PROTECT, verbose_name="业务类型")
+    amount = MoneyField("申请金额")
+    currency = models.CharField("币种", max_length=3)
+    purpose = models.CharField("用途", max_length=200)
+    payment_ledger_id = models.CharField("使用支付", max_length=64, blank=True)
+
+    class Meta(LedgerApplication.Meta):
+        verbose_name = "预申请"
         constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="bankside_preapp_amount_gt_0")]
 
 
@@ -375,15 +384,9 @@ class CollectionAuthorisation(models.Model):
         return f"{self.reference} {self.customer_name}"
 
 
-class CaseApplication(models.Model):
+class CaseApplication(LedgerApplication):
     """异常业务申请: the bank asks the finance side to approve a case its rule puts under approval."""
 
-    class Status(models.TextChoices):
-        SUBMITTED = "submitted", _("待审核")
-        APPROVED = "approved", pgettext_lazy("bankside", "已通过")
-        REJECTED = "rejected", _("已退回")
-
-    ledger_id = models.CharField("链上编号", max_length=64, unique=True)
     kind = models.CharField("业务类别", max_length=20, choices=CaseKind.choices)
     merchant = models.ForeignKey(Merchant, on_delete=models.PROTECT, related_name="case_applications",
                                  verbose_name="商户")
@@ -394,22 +397,11 @@ class CaseApplication(models.Model):
     amount = MoneyField("申请金额", default=0)
     changes = models.JSONField("更正内容", default=dict, blank=True)
     reason = models.CharField("申请原因", max_length=200)
-    rule_version = models.IntegerField("规则版本")
-    approver_region = models.CharField("审核财政区划", max_length=12)
-    status = models.CharField("状态", max_length=20, choices=Status.choices)
     reviewer = models.CharField("审核成员", max_length=100, blank=True)
-    comment = models.CharField("审核意见", max_length=200, blank=True)
     case_ledger_id = models.CharField("办理案件", max_length=64, blank=True)
-    submitted_block = models.BigIntegerField("提交区块")
-    reviewed_block = models.BigIntegerField("审核区块", null=True, blank=True)
 
-    objects = RestrictedQuerySet.as_manager()
-    scope_fields: ClassVar[dict[str, str]] = {"agency": "merchant__agency_code", "bank": "merchant__bank",
-                                              "region": "approver_region"}
-
-    class Meta:
+    class Meta(LedgerApplication.Meta):
         verbose_name = "异常业务申请"
-        ordering = ["-submitted_block"]
         constraints = [models.CheckConstraint(condition=Q(amount__gte=0), name="bankside_caseapp_amount_gte_0")]
 
 
